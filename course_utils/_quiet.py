@@ -7,6 +7,7 @@ level unless the user chose one.
 
 import logging
 import os
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -23,3 +24,6 @@ def quiet_tensorflow_loggers() -> None:
 
 
 quiet_tensorflow_loggers()
+# Keras warns on every first fit() of a tf.data.Dataset that its default shuffle=True is ignored;
+# our data sets shuffle themselves, so the warning only teaches students to ignore stderr.
+warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed", category=UserWarning)
