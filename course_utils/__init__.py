@@ -34,6 +34,8 @@ _EXPORTS = {
     "RangeTestResult": "range_test",
     "suggest_lr": "suggest",
     "SUGGESTION_METHODS": "suggest",
+    "usable_range": "suggest",
+    "smooth_losses": "suggest",
 }
 
 __all__ = sorted(_EXPORTS)
