@@ -34,6 +34,13 @@ _EXPORTS = {
     "RangeTestResult": "range_test",
     "suggest_lr": "suggest",
     "SUGGESTION_METHODS": "suggest",
+    "plot_series": "plots",
+    "plot_history": "plots",
+    "plot_sweep": "plots",
+    "plot_schedules": "plots",
+    "sweep_explorer": "widgets",
+    "fixed_rate_explorer": "widgets",
+    "decay_explorer": "widgets",
     "usable_range": "suggest",
     "smooth_losses": "suggest",
 }

@@ -1,0 +1,285 @@
+"""The course's figures: series, training curves, the learning-rate sweep and schedules.
+
+Every function draws on the ``ax`` it is given (or on a new figure) and returns that Axes, so a
+notebook can put several views side by side and a test can read back what was drawn.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from course_utils._validate import (
+    as_1d_float_array,
+    check_int,
+    check_rate_range,
+    check_real,
+    check_same_length,
+)
+
+#: Label of the shaded usable band in :func:`plot_sweep` (widgets and tests look it up by name).
+USABLE_LABEL = "usable range"
+
+
+def _axes(ax):
+    """Return ``ax``, or the Axes of a new figure when ``ax`` is None."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 4.5))
+        return ax
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None; got {ax!r} ({type(ax).__name__}).")
+    return ax
+
+
+def _check_label(name: str, value):
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a string or None; got {value!r} ({type(value).__name__}).")
+    return value
+
+
+def _finite_or_nan(values: np.ndarray) -> np.ndarray:
+    """Replace inf by NaN, which matplotlib draws as a gap."""
+    values = values.copy()
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+def plot_series(time, series, ax=None, start: int = 0, end: int | None = None, label=None, fmt: str = "-"):
+    """Plot ``series`` against ``time`` from index ``start`` to ``end`` (the course's series plot)."""
+    time = as_1d_float_array("time", time)
+    series = as_1d_float_array("series", series)
+    if len(time) != len(series):
+        raise ValueError(f"time and series must have the same length; got {len(time)} and {len(series)}.")
+    start = check_int("start", start, minimum=0, maximum=len(series) - 1)
+    if end is not None:
+        end = check_int("end", end, minimum=start + 1)
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a matplotlib format string such as '-' or '.'; got {fmt!r}.")
+    label = _check_label("label", label)
+    ax = _axes(ax)
+    ax.plot(time[start:end], series[start:end], fmt, label=label)
+    ax.set_xlabel("Time")
+    ax.set_ylabel("Value")
+    ax.grid(True, alpha=0.3)
+    if label is not None:
+        ax.legend()
+    return ax
+
+
+def _history_dict(history_or_dict) -> Mapping:
+    history = getattr(history_or_dict, "history", history_or_dict)
+    if not isinstance(history, Mapping):
+        raise TypeError(
+            "history_or_dict must be a keras History (what model.fit returns) or a dict of metric lists; "
+            f"got {type(history_or_dict).__name__}."
+        )
+    return history
+
+
+def plot_history(history_or_dict, keys=("loss",), ax=None, log: bool = False, label=None, skip: int = 0):
+    """Plot training curves (one line per key in ``keys``) against the epoch number, from 1.
+
+    ``skip`` leaves out the first epochs, whose large losses would squash the rest; ``log`` uses a
+    log loss axis. Epochs whose loss is NaN/inf (a diverged run) show as a gap.
+    """
+    history = _history_dict(history_or_dict)
+    if isinstance(keys, str):
+        keys = (keys,)
+    keys = tuple(keys)
+    if not keys:
+        raise ValueError("keys must name at least one metric, such as ('loss',); got an empty sequence.")
+    for key in keys:
+        if key not in history:
+            raise ValueError(f"keys: {key!r} is not in the history; it holds {sorted(history)}.")
+    skip = check_int("skip", skip, minimum=0)
+    label = _check_label("label", label)
+    ax = _axes(ax)
+    for key in keys:
+        values = as_1d_float_array(f"history[{key!r}]", history[key])
+        if skip >= len(values):
+            raise ValueError(f"skip must be smaller than the number of epochs ({len(values)}); got {skip}.")
+        epochs = np.arange(skip + 1, len(values) + 1)
+        line_label = key if label is None else (label if len(keys) == 1 else f"{label} {key}")
+        ax.plot(epochs, _finite_or_nan(values[skip:]), label=line_label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(keys[0] if len(keys) == 1 else "value")
+    if log:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def check_sweep(lrs, losses) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a sweep for plotting: positive, strictly increasing rates; losses may hold NaN/inf."""
+    lrs = as_1d_float_array("lrs", lrs, min_length=2)
+    losses = as_1d_float_array("losses", losses, min_length=2)
+    check_same_length("lrs", lrs, "losses", losses)
+    bad = ~np.isfinite(lrs) | (lrs <= 0)
+    if bad.any():
+        raise ValueError(f"lrs must be positive finite learning rates; got {lrs[bad][0]!r} among them.")
+    steps = np.diff(lrs)
+    if np.any(steps <= 0):
+        where = int(np.argmax(steps <= 0))
+        raise ValueError(
+            "lrs must increase strictly (a sweep goes up); "
+            f"got lrs[{where}]={lrs[where]!r} followed by lrs[{where + 1}]={lrs[where + 1]!r}."
+        )
+    if np.isfinite(losses).sum() < 2:
+        raise ValueError(
+            f"losses must hold at least 2 finite values to draw a curve; got {int(np.isfinite(losses).sum())}."
+        )
+    return lrs, losses
+
+
+def loss_at(lrs, losses, lr: float) -> float:
+    """The loss of a sweep at rate ``lr``, interpolated linearly on the log-rate axis.
+
+    Only finite points are used. Outside the rates that have a finite loss (before the first one,
+    or after the run diverged) the answer is NaN: the sweep says nothing there.
+    """
+    lrs, losses = check_sweep(lrs, losses)
+    lr = check_real("lr", lr, positive=True)
+    finite = np.isfinite(losses)
+    log_lrs = np.log10(lrs[finite])
+    log_lr = math.log10(lr)
+    tolerance = 1e-12
+    if log_lr < log_lrs[0] - tolerance or log_lr > log_lrs[-1] + tolerance:
+        return float("nan")
+    return float(np.interp(log_lr, log_lrs, losses[finite]))
+
+
+def sweep_ylim(losses, smoothed=None) -> tuple[float, float]:
+    """A y-range that shows the useful part of a sweep and lets a diverged tail leave the frame.
+
+    The top is the loss level at the start of the sweep (the median of the first tenth of the
+    reference curve; the smoothed one if given), or the median loss if that is higher: everything
+    worth reading lies below where the sweep began. The bottom is the lowest finite loss. Both get
+    a small margin.
+    """
+    losses = np.asarray(losses, dtype=float)
+    reference = losses if smoothed is None else np.asarray(smoothed, dtype=float)
+    reference = reference[np.isfinite(reference)]
+    if reference.size == 0:
+        reference = losses[np.isfinite(losses)]
+    finite_all = np.concatenate([losses[np.isfinite(losses)], reference])
+    head = reference[: max(1, math.ceil(reference.size / 10))]
+    top = max(float(np.median(head)), float(np.median(reference)))
+    bottom = float(finite_all.min())
+    span = top - bottom
+    if span <= 0:
+        span = max(abs(bottom) * 0.1, 1e-12)
+    return bottom - 0.05 * span, top + 0.05 * span
+
+
+def _check_usable(usable) -> tuple[float, float]:
+    if not isinstance(usable, tuple | list) or len(usable) != 2:
+        raise TypeError(f"usable must be a pair (low_lr, high_lr) or None; got {usable!r}.")
+    low = check_real("usable[0]", usable[0], positive=True)
+    high = check_real("usable[1]", usable[1], positive=True)
+    if low > high:
+        check_rate_range("usable[0]", low, "usable[1]", high)
+    return low, high
+
+
+def _check_ylim(ylim) -> tuple[float, float]:
+    if not isinstance(ylim, tuple | list) or len(ylim) != 2:
+        raise TypeError(f"ylim must be a pair (bottom, top) or None; got {ylim!r}.")
+    bottom, top = check_real("ylim[0]", ylim[0]), check_real("ylim[1]", ylim[1])
+    if bottom >= top:
+        raise ValueError(f"ylim must go up: ylim[0] < ylim[1]; got {ylim!r}.")
+    return bottom, top
+
+
+_SUGGESTION_MARKERS = ("o", "s", "D", "^", "v", "P", "X")
+
+
+def plot_sweep(lrs, losses, *, smoothed=None, suggestions=None, usable=None, ax=None, ylim=None):
+    """Plot a learning-rate sweep: loss against rate on a log axis (the lesson's "Tune the Learning Rate").
+
+    ``smoothed`` adds the smoothed curve; ``suggestions`` (``{name: lr}``) puts a marker on the
+    curve at each suggested rate; ``usable`` (``(low_lr, high_lr)``) shades the part of the curve
+    judged usable. NaN/inf losses are left out. Without ``ylim`` the y-range comes from
+    :func:`sweep_ylim`, so a diverged tail does not flatten the part worth reading.
+    """
+    lrs, losses = check_sweep(lrs, losses)
+    if smoothed is not None:
+        smoothed = as_1d_float_array("smoothed", smoothed)
+        check_same_length("lrs", lrs, "smoothed", smoothed)
+    if suggestions is not None and not isinstance(suggestions, Mapping):
+        raise TypeError(f"suggestions must be a dict {{name: lr}} or None; got {type(suggestions).__name__}.")
+    suggestions = {
+        str(name): check_real(f"suggestions[{name!r}]", lr, positive=True)
+        for name, lr in (suggestions or {}).items()
+    }
+    usable = None if usable is None else _check_usable(usable)
+    ylim = sweep_ylim(losses, smoothed) if ylim is None else _check_ylim(ylim)
+    ax = _axes(ax)
+
+    finite = np.isfinite(losses)
+    curve_alpha = 0.45 if smoothed is not None else 1.0
+    ax.plot(lrs[finite], losses[finite], color="C0", alpha=curve_alpha, label="loss")
+    curve = losses
+    if smoothed is not None:
+        ax.plot(lrs, _finite_or_nan(smoothed), color="C0", linewidth=2, label="smoothed loss")
+        if np.isfinite(smoothed).sum() >= 2:
+            curve = smoothed
+    if usable is not None:
+        ax.axvspan(usable[0], usable[1], color="tab:green", alpha=0.15, label=USABLE_LABEL)
+    for index, (name, lr) in enumerate(suggestions.items()):
+        color = f"C{index + 1}"
+        label = f"{name}: {lr:.2e}"
+        y = loss_at(lrs, curve, lr)
+        if math.isfinite(y):
+            marker = _SUGGESTION_MARKERS[index % len(_SUGGESTION_MARKERS)]
+            ax.plot([lr], [y], marker=marker, linestyle="none", markersize=9, color=color, label=label)
+        else:  # the rate lies where the sweep has no finite loss: mark it with a line instead
+            ax.axvline(lr, color=color, linestyle=":", label=label)
+
+    ax.set_xscale("log")
+    ax.set_xlim(lrs[0], lrs[-1])
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("loss")
+    ax.grid(True, which="both", alpha=0.3)
+    if smoothed is not None or suggestions or usable is not None:
+        ax.legend()
+    return ax
+
+
+def plot_schedules(schedules, ax=None, log: bool = True):
+    """Plot learning rate against optimizer step, one line per ``{name: rates}`` entry.
+
+    ``log`` uses a log rate axis, on which exponential decay is a straight line; rates of exactly
+    zero (the end of a cosine) are then left out.
+    """
+    if not isinstance(schedules, Mapping):
+        raise TypeError(f"schedules must be a dict {{name: rates}}; got {type(schedules).__name__}.")
+    if not schedules:
+        raise ValueError("schedules must hold at least one {name: rates} entry; got an empty dict.")
+    curves = {}
+    for name, values in schedules.items():
+        values = as_1d_float_array(f"schedules[{name!r}]", values)
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            raise ValueError(
+                f"schedules[{name!r}] must hold finite, non-negative rates; got {values[bad][0]!r} among them."
+            )
+        curves[str(name)] = values
+    ax = _axes(ax)
+    for name, values in curves.items():
+        shown = np.where(values > 0, values, np.nan) if log else values
+        ax.plot(np.arange(len(values)), shown, label=name)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return ax
