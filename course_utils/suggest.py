@@ -9,6 +9,7 @@ crash on a diverged tail (NaN or inf losses).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -71,35 +72,69 @@ def _check_curve(lrs, losses) -> tuple[np.ndarray, np.ndarray]:
     return lrs[finite], losses[finite]
 
 
-def _centred_smooth(log_lrs: np.ndarray, losses: np.ndarray, width_decades: float) -> np.ndarray:
-    """Average each loss with its neighbours within ``width_decades / 2`` on the log-rate axis.
+def _centred_median(log_lrs: np.ndarray, values: np.ndarray, width_decades: float) -> np.ndarray:
+    """Median of each value and its neighbours within ``width_decades / 2`` on the log-rate axis.
 
-    Centred, so unlike an exponential moving average it does not shift the curve to the right.
+    Centred, so unlike an exponential moving average it does not move the curve to the right,
+    and a median, so one bad batch does not fake a rise. At least two neighbours on each side
+    are used, so coarse sweeps are smoothed too.
     """
     half = width_decades / 2
+    count = len(values)
     low = np.searchsorted(log_lrs, log_lrs - half, side="left")
     high = np.searchsorted(log_lrs, log_lrs + half, side="right")
-    cumulative = np.concatenate([[0.0], np.cumsum(losses)])
-    return (cumulative[high] - cumulative[low]) / (high - low)
+    index = np.arange(count)
+    low = np.maximum(np.minimum(low, index - 2), 0)
+    high = np.minimum(np.maximum(high, index + 3), count)
+    return np.array([np.median(values[a:b]) for a, b in zip(low, high, strict=True)])
 
 
-def _read_curve(lrs, losses, smoothing: float):
+@dataclass(frozen=True)
+class _Reading:
+    """A sweep read once, shared by every rule: positions on the log axis and landmarks."""
+
+    lrs: np.ndarray
+    log_lrs: np.ndarray
+    smoothed: np.ndarray  # log of the loss (or the loss itself if some are <= 0), smoothed
+    start: int  # first point where the loss has clearly fallen below where it began
+    bottom: int  # lowest smoothed loss before the instability
+    edge: int  # first point of the instability (the last point if the curve never turns up)
+
+
+def _read(lrs, losses, smoothing: float = 0.2, rise: float = 0.25) -> _Reading:
     lrs, losses = _check_curve(lrs, losses)
-    log_lrs = np.log10(lrs)
     smoothing = check_real("smoothing", smoothing, non_negative=True)
-    smoothed = _centred_smooth(log_lrs, losses, smoothing) if smoothing > 0 else losses.copy()
-    return lrs, log_lrs, smoothed
+    rise = check_real("rise", rise, positive=True)
+    log_lrs = np.log10(lrs)
+    if np.all(losses > 0):
+        # On a log scale a rise of 25 % means the same for a loss of 500 and of 0.05.
+        values, margin = np.log(losses), math.log1p(rise)
+    else:
+        values = losses
+        margin = rise * max(float(np.ptp(losses)), np.finfo(float).tiny)
+    smoothed = _centred_median(log_lrs, values, smoothing) if smoothing > 0 else values.copy()
+    running_min = np.minimum.accumulate(smoothed)
+    # Instability: the smoothed loss climbs clearly above the best so far, after the loss has
+    # clearly fallen (a wobble at the very start, before any progress, is not instability).
+    unstable = (smoothed > running_min + margin) & (smoothed[0] - running_min > margin)
+    edge = int(np.argmax(unstable)) if unstable.any() else len(smoothed) - 1
+    bottom = int(np.argmin(smoothed[: edge + 1]))
+    fallen = smoothed[: bottom + 1] < smoothed[0] - margin
+    start = int(np.argmax(fallen)) if fallen.any() else 0
+    return _Reading(lrs, log_lrs, smoothed, start, bottom, edge)
 
 
-def _minimum_index(smoothed: np.ndarray) -> int:
-    return int(np.argmin(smoothed))
+def _at(reading: _Reading, position: float) -> float:
+    """The rate at ``position`` on the log axis, kept inside the swept range."""
+    position = min(max(position, reading.log_lrs[0]), reading.log_lrs[-1])
+    return float(min(max(10**position, reading.lrs[0]), reading.lrs[-1]))
 
 
-def _steepest_index(log_lrs: np.ndarray, smoothed: np.ndarray, stop: int) -> int:
-    if stop < 2:
-        return 0
-    slopes = np.diff(smoothed[: stop + 1]) / np.diff(log_lrs[: stop + 1])
-    return int(np.argmin(slopes))
+_OPTIONS = {
+    "valley": {"smoothing", "rise", "decades_below"},
+    "steepest": {"smoothing", "rise"},
+    "minimum": {"smoothing", "rise", "divisor"},
+}
 
 
 def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
@@ -107,47 +142,43 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
 
     Methods:
 
-    - ``"valley"`` (default): the middle, on the log axis, of the stretch where the smoothed loss
-      falls towards its lowest point, i.e. a rate that still trains fast but sits safely below
-      the instability.
+    - ``"valley"`` (default): ``decades_below`` (default 1) decades below the point where the
+      loss turns unstable, i.e. climbs ``rise`` (default 25 %) above the best loss seen so far;
+      the lowest rate swept if that lands below it.
     - ``"steepest"``: the rate where the smoothed loss falls fastest per decade of rate, looking
-      only before the lowest point.
-    - ``"minimum"``: the rate of the lowest smoothed loss divided by ``divisor`` (default 10, the
-      usual rule of thumb; ``divisor=1`` gives the lowest point itself).
+      only before the instability.
+    - ``"minimum"``: the rate of the lowest smoothed loss before the instability, divided by
+      ``divisor`` (default 10, the usual rule of thumb; ``divisor=1`` gives the lowest point).
 
-    ``smoothing`` (default 0.2) is the width, in decades of rate, of the centred average applied
-    before reading the curve; 0 reads the raw losses. NaN/inf losses end the usable curve.
+    Pass the raw losses: every rule reads a centred running median of the log-loss,
+    ``smoothing`` decades wide (default 0.2), which does not shift the curve to the right as an
+    exponential moving average does. Losses from the first NaN/inf on are ignored (the run
+    diverged there), and the instability is read from the curve's shape, not from NaN alone: a
+    run whose ReLU units died plateaus instead of producing NaN.
     """
     method = check_choice("method", method, SUGGESTION_METHODS)
-    allowed = {"valley": {"smoothing"}, "steepest": {"smoothing"}, "minimum": {"smoothing", "divisor"}}[
-        method
-    ]
-    unknown = set(options) - allowed
+    unknown = set(options) - _OPTIONS[method]
     if unknown:
         raise TypeError(
-            f"suggest_lr(method={method!r}) takes options {sorted(allowed)}; got {sorted(unknown)}."
+            f"suggest_lr(method={method!r}) takes options {sorted(_OPTIONS[method])}; got {sorted(unknown)}."
         )
-    lrs, log_lrs, smoothed = _read_curve(lrs, losses, options.get("smoothing", 0.2))
-    lowest = _minimum_index(smoothed)
+    reading = _read(lrs, losses, options.get("smoothing", 0.2), options.get("rise", 0.25))
+    if method == "valley":
+        decades_below = check_real("decades_below", options.get("decades_below", 1.0), non_negative=True)
+        return _at(reading, reading.log_lrs[reading.edge] - decades_below)
     if method == "minimum":
         divisor = check_real("divisor", options.get("divisor", 10.0), positive=True)
-        return float(max(lrs[lowest] / divisor, lrs[0]))
-    steepest = _steepest_index(log_lrs, smoothed, lowest)
-    if method == "steepest":
-        return float(lrs[steepest])
-    return float(10 ** ((log_lrs[steepest] + log_lrs[lowest]) / 2))
+        return _at(reading, reading.log_lrs[reading.bottom] - math.log10(divisor))
+    stop = max(reading.bottom, 1)
+    slopes = np.diff(reading.smoothed[: stop + 1]) / np.diff(reading.log_lrs[: stop + 1])
+    return float(reading.lrs[int(np.argmin(slopes))])
 
 
 def usable_range(lrs, losses) -> tuple[float, float]:
     """The rates where the loss falls steadily, before instability: ``(low_lr, high_lr)``.
 
-    ``low_lr`` is where the smoothed loss has dropped by a tenth of its total fall, ``high_lr``
-    where it bottoms out. Plots shade this band; suggestions lie inside it.
+    ``low_lr`` is where the smoothed loss has clearly started to fall (25 % below where it
+    began), ``high_lr`` where it bottoms out before turning unstable. Plots shade this band.
     """
-    lrs, _, smoothed = _read_curve(lrs, losses, 0.2)
-    lowest = _minimum_index(smoothed)
-    drop = smoothed[0] - smoothed[lowest]
-    if lowest == 0 or drop <= 0:
-        return float(lrs[0]), float(lrs[0])
-    start = int(np.argmax(smoothed[: lowest + 1] <= smoothed[0] - 0.1 * drop))
-    return float(lrs[start]), float(lrs[lowest])
+    reading = _read(lrs, losses)
+    return float(reading.lrs[reading.start]), float(reading.lrs[reading.bottom])

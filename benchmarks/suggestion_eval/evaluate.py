@@ -1,0 +1,109 @@
+"""Score suggestion rules against the evaluation set in ``curves.json``.
+
+The *good band* of a problem and optimizer: the grid rates whose retrained validation metric
+(averaged over the seeds) is within 10 % of the best one (MAE at most 1.1 x the best; accuracy
+at least 0.9 x the best). A suggestion *hits* when the grid rate nearest to it (on the log axis)
+is in the band; when it misses, its distance is the number of decades to the nearest good rate.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CURVES = Path(__file__).with_name("curves.json")
+TOLERANCE = 0.10
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    problem: str
+    task: str
+    optimizer: str
+    per: str
+    lrs: np.ndarray
+    losses: np.ndarray
+    grid: np.ndarray
+    good: np.ndarray  # bool per grid rate
+
+
+def _array(values):
+    return np.array([np.nan if value is None else value for value in values], dtype=float)
+
+
+def good_band(truth, score="metric", tolerance=TOLERANCE):
+    """Bool per grid rate: is its retrained score within ``tolerance`` of the best?"""
+    if score == "metric":
+        rows = np.array([_array(row) for row in truth["val_metric"]])
+        higher_is_better = truth["metric"] == "val_accuracy"
+    else:
+        rows = np.array([_array(row) for row in truth["val_loss"]])
+        higher_is_better = False
+    rows = np.where(np.isfinite(rows), rows, 0.0 if higher_is_better else np.inf)
+    mean = rows.mean(axis=0)
+    if higher_is_better:
+        return mean >= (1 - tolerance) * mean.max()
+    return mean <= (1 + tolerance) * mean.min()
+
+
+def load_cases(path=CURVES, score="metric") -> list[Case]:
+    data = json.loads(Path(path).read_text())
+    truths = {(t["problem"], t["optimizer"]): t for t in data["ground_truth"]}
+    cases = []
+    for curve in data["curves"]:
+        truth = truths[(curve["problem"], curve["optimizer"])]
+        cases.append(
+            Case(
+                id=curve["id"],
+                problem=curve["problem"],
+                task=curve["task"],
+                optimizer=curve["optimizer"],
+                per=curve["per"],
+                lrs=_array(curve["lrs"]),
+                losses=_array(curve["losses"]),
+                grid=_array(truth["lrs"]),
+                good=good_band(truth, score),
+            )
+        )
+    return cases
+
+
+def score(case: Case, lr: float) -> tuple[bool, float]:
+    """``(hit, signed decades to the nearest good rate)``; negative means the suggestion is too low."""
+    log_grid = np.log10(case.grid)
+    log_lr = np.log10(lr)
+    nearest = int(np.argmin(np.abs(log_grid - log_lr)))
+    if case.good[nearest]:
+        return True, 0.0
+    good = log_grid[case.good]
+    closest = good[np.argmin(np.abs(good - log_lr))]
+    return False, float(log_lr - closest)
+
+
+GROUPS = {
+    "all": lambda case: True,
+    "per-epoch": lambda case: case.per == "epoch",
+    "per-batch": lambda case: case.per == "batch",
+    "SGD": lambda case: case.optimizer == "sgd",
+    "Adam": lambda case: case.optimizer == "adam",
+    "regression": lambda case: case.task == "regression",
+    "classification": lambda case: case.task == "classification",
+}
+
+
+def evaluate(method, cases):
+    """Per case: ``(hit, signed distance)``; a method that raises counts as a miss at distance inf."""
+    results = []
+    for case in cases:
+        try:
+            lr = float(method(case.lrs, case.losses))
+        except Exception as error:  # a baseline that fails on a curve misses it
+            results.append((False, float("inf"), repr(error)))
+            continue
+        hit, distance = score(case, lr)
+        results.append((hit, distance, lr))
+    return results

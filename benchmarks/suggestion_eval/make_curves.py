@@ -1,0 +1,409 @@
+"""Build the evaluation set for learning-rate suggestions: sweep curves plus ground truth.
+
+For every problem (data set + model) and optimizer this script
+
+1. retrains fresh models at a grid of fixed rates (same initial weights for every rate, two
+   initialisations) and records the validation metric: the *ground truth*;
+2. records two sweeps over the same range of rates: the lesson's cumulative per-epoch sweep
+   (``LearningRateScheduler``, one rate per epoch) and a per-batch sweep (one rate per batch,
+   the true loss of each batch).
+
+Everything is made locally (the course's synthetic series, statsmodels' sunspots, NumPy-made
+regression and classification) and seeded. The result, ``curves.json`` next to this file, is
+small and committed; ``bench_suggest.py`` scores suggestion rules against it.
+
+Run: ``.venv/bin/python benchmarks/suggestion_eval/make_curves.py`` (about 10 minutes of CPU on 2
+cores; ``--only NAME`` redoes one problem, ``--sweeps-only`` keeps the stored ground truth).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from course_utils.data import make_windows, sunspots_series, synthetic_series  # noqa: E402
+from course_utils.schedules import ExponentialSweep, sweep_schedule  # noqa: E402
+
+OUTPUT = Path(__file__).with_name("curves.json")
+GRID_SIZE = 16
+GROUND_TRUTH_SEEDS = (11, 12)
+SWEEP_SEEDS = (7, 8)
+LAST_EPOCHS = 3  # the ground truth averages the validation metric over this many final epochs
+EPOCH_SWEEP_EPOCHS = 100
+BATCH_SWEEP_STEPS = 200
+BATCH_SIZE = 32
+
+
+@dataclass
+class Problem:
+    """A data set, a model builder and how long the retrained models train."""
+
+    name: str
+    task: str  # "regression" or "classification"
+    train: tuple  # (features, labels)
+    valid: tuple
+    build: object  # seed -> uncompiled keras model
+    epochs: int  # training budget of each ground-truth run
+    ranges: dict  # optimizer -> (low_lr, high_lr) for the sweeps and the grid
+
+
+# ----------------------------------------------------------------------------- data sets
+
+
+def _series_windows(series, split, window):
+    """Training windows before ``split``; validation windows whose label lies after it."""
+    train = make_windows(series[:split], window)
+    valid = make_windows(series[split - window :], window)
+    return train, valid
+
+
+def _dense(widths, outputs, activation=None):
+    def build(seed, inputs):
+        keras.utils.set_random_seed(seed)
+        layers = [keras.Input(shape=(inputs,))]
+        layers += [keras.layers.Dense(width, activation="relu") for width in widths]
+        layers.append(keras.layers.Dense(outputs, activation=activation))
+        return keras.Sequential(layers)
+
+    return build
+
+
+def _rnn(seed, window):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input(shape=(window,)),
+            keras.layers.Reshape((window, 1)),
+            keras.layers.SimpleRNN(20),
+            keras.layers.Dense(1),
+            keras.layers.Rescaling(100.0),
+        ]
+    )
+
+
+def friedman_regression(num, rng):
+    """Friedman's first regression problem (10 uniform features, 5 of them used), noise 1."""
+    x = rng.uniform(size=(num, 10)).astype("float32")
+    y = (
+        10 * np.sin(np.pi * x[:, 0] * x[:, 1])
+        + 20 * (x[:, 2] - 0.5) ** 2
+        + 10 * x[:, 3]
+        + 5 * x[:, 4]
+        + rng.normal(size=num)
+    )
+    return x, y.astype("float32")
+
+
+def gaussian_blobs(num, rng, centres):
+    """Overlapping Gaussian classes around fixed ``centres`` (one row per class)."""
+    labels = rng.integers(len(centres), size=num)
+    x = centres[labels] + rng.normal(scale=1.5, size=(num, centres.shape[1]))
+    return x.astype("float32"), labels.astype("int32")
+
+
+def spirals(num, rng, arms=3, noise=0.25):
+    """``arms`` interleaved spiral arms in the plane, one class per arm."""
+    labels = rng.integers(arms, size=num)
+    radius = rng.uniform(0.1, 1.0, size=num)
+    angle = 4.0 * radius + 2 * np.pi * labels / arms + rng.normal(scale=noise, size=num)
+    x = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1) * 3
+    return x.astype("float32"), labels.astype("int32")
+
+
+def problems() -> list[Problem]:
+    rng = np.random.default_rng(2026)
+    _, series = synthetic_series()
+    series_train, series_valid = _series_windows(series, 1000, 20)
+    _, sunspots = sunspots_series()
+    spots_train, spots_valid = _series_windows(sunspots, 250, 20)
+    friedman_train, friedman_valid = friedman_regression(2000, rng), friedman_regression(1000, rng)
+    centres = rng.normal(scale=2.0, size=(4, 6))
+    blobs_train, blobs_valid = gaussian_blobs(1000, rng, centres), gaussian_blobs(1000, rng, centres)
+    spiral_train, spiral_valid = spirals(1500, rng), spirals(1000, rng)
+    dense_10 = _dense((10, 10), 1)
+    return [
+        Problem(
+            "series_dense",
+            "regression",
+            series_train,
+            series_valid,
+            lambda seed: dense_10(seed, 20),
+            epochs=30,
+            ranges={"sgd": (1e-8, 1e-3), "adam": (1e-5, 1.0)},
+        ),
+        Problem(
+            "sunspots_dense",
+            "regression",
+            spots_train,
+            spots_valid,
+            lambda seed: dense_10(seed, 20),
+            epochs=60,
+            ranges={"sgd": (1e-9, 1e-3), "adam": (1e-5, 1.0)},
+        ),
+        Problem(
+            "series_rnn",
+            "regression",
+            series_train,
+            series_valid,
+            lambda seed: _rnn(seed, 20),
+            epochs=15,
+            ranges={"sgd": (1e-8, 1e-3), "adam": (1e-6, 1e-1)},
+        ),
+        Problem(
+            "friedman_mlp",
+            "regression",
+            friedman_train,
+            friedman_valid,
+            lambda seed: _dense((32, 32), 1)(seed, 10),
+            epochs=20,
+            ranges={"sgd": (1e-6, 1.0), "adam": (1e-5, 10.0)},
+        ),
+        Problem(
+            "blobs_mlp",
+            "classification",
+            blobs_train,
+            blobs_valid,
+            lambda seed: _dense((16, 16), 4, "softmax")(seed, 6),
+            epochs=15,
+            ranges={"sgd": (1e-5, 10.0), "adam": (1e-6, 10.0)},
+        ),
+        Problem(
+            "spiral_mlp",
+            "classification",
+            spiral_train,
+            spiral_valid,
+            lambda seed: _dense((32, 32), 3, "softmax")(seed, 2),
+            epochs=40,
+            ranges={"sgd": (1e-5, 10.0), "adam": (1e-6, 10.0)},
+        ),
+    ]
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def make_optimizer(kind, lr):
+    if kind == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
+    return keras.optimizers.Adam(learning_rate=lr)
+
+
+def loss_and_metric(problem):
+    if problem.task == "regression":
+        return "mse", ["mae"]
+    return "sparse_categorical_crossentropy", ["accuracy"]
+
+
+def dataset(features, labels, seed, shuffle=True):
+    data = tf.data.Dataset.from_tensor_slices((features, labels)).cache()
+    if shuffle:
+        data = data.shuffle(1000, seed=seed, reshuffle_each_iteration=True)
+    return data.batch(BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
+
+
+def _finite_or_inf(value):
+    value = float(value)
+    return value if np.isfinite(value) else float("inf")
+
+
+def ground_truth(problem, kind, grid):
+    """Validation metrics of fresh models trained at each fixed rate, one row per seed.
+
+    One compiled model per seed is reused: before each rate its weights go back to the same
+    initial values and the optimizer's state to zero, so nothing carries over between rates and
+    nothing is traced twice.
+    """
+    loss, metrics = loss_and_metric(problem)
+    valid = dataset(*problem.valid, seed=0, shuffle=False)
+    rows = {"val_loss": [], "val_metric": []}
+    for seed in GROUND_TRUTH_SEEDS:
+        model = problem.build(seed)
+        initial = model.get_weights()
+        optimizer = make_optimizer(kind, float(grid[0]))
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, steps_per_execution=16)
+        train = dataset(*problem.train, seed=seed)
+        losses, scores = [], []
+        for lr in grid:
+            model.set_weights(initial)
+            for variable in optimizer.variables:
+                variable.assign(tf.zeros_like(variable))
+            optimizer.learning_rate.assign(float(lr))
+            history = model.fit(train, epochs=problem.epochs, validation_data=valid, verbose=0).history
+            # the mean over the last epochs: a rate that makes the weights rattle scores what it
+            # gives on average, not what the final step happened to land on
+            val_loss = np.mean(history["val_loss"][-LAST_EPOCHS:])
+            val_score = np.mean(history["val_" + metrics[0]][-LAST_EPOCHS:])
+            if not np.isfinite(val_loss):
+                val_score = float("nan")
+            losses.append(_finite_or_inf(val_loss))
+            if problem.task == "classification":
+                # accuracy: keep it as is (higher is better); a diverged run scores 0
+                scores.append(float(val_score) if np.isfinite(val_score) else 0.0)
+            else:
+                scores.append(_finite_or_inf(val_score))
+        rows["val_loss"].append(losses)
+        rows["val_metric"].append(scores)
+    return rows
+
+
+def epoch_sweep(problem, kind, low, high, seed):
+    """The lesson's sweep: one rate per epoch, cumulative, ``history.history['loss']``."""
+    decades = np.log10(high / low)
+    model = problem.build(seed)
+    loss, metrics = loss_and_metric(problem)
+    model.compile(optimizer=make_optimizer(kind, low), loss=loss, metrics=metrics)
+    schedule = sweep_schedule(start=low, epochs_per_decade=EPOCH_SWEEP_EPOCHS / decades)
+    history = model.fit(
+        dataset(*problem.train, seed=seed),
+        epochs=EPOCH_SWEEP_EPOCHS,
+        callbacks=[keras.callbacks.LearningRateScheduler(schedule)],
+        verbose=0,
+    )
+    lrs = [schedule(epoch) for epoch in range(EPOCH_SWEEP_EPOCHS)]
+    return lrs, [float(value) for value in history.history["loss"]]
+
+
+#: per-batch sweeps: (seed, steps per decade). The first matches the range test's default
+#: density (200 per decade), the second is a quick, coarse sweep.
+BATCH_SWEEPS = ((SWEEP_SEEDS[0], 200), (SWEEP_SEEDS[1], 30))
+
+
+def batch_sweep(problem, kind, low, high, seed, steps_per_decade):
+    """One rate per batch, growing geometrically; the true loss of every batch is recorded.
+
+    Uses the package's ``lr_range_test(per="batch")`` with its default stop (the smoothed loss
+    exceeds 4 times its best), so the curves look like the ones students get. Without it (an
+    old checkout) a small custom loop records the same thing and stops at the first
+    non-finite loss.
+    """
+    model = problem.build(seed)
+    num_steps = int(round(np.log10(high / low) * steps_per_decade)) + 1
+    loss_name, metrics = loss_and_metric(problem)
+    data = dataset(*problem.train, seed=seed)
+    try:
+        from course_utils.range_test import lr_range_test
+    except ImportError:
+        return _batch_sweep_loop(model, kind, loss_name, data, low, high, num_steps)
+    model.compile(optimizer=make_optimizer(kind, low), loss=loss_name, metrics=metrics)
+    result = lr_range_test(model, data, per="batch", start_lr=low, end_lr=high, num_steps=num_steps)
+    return result.lrs.tolist(), result.losses.tolist()
+
+
+def _batch_sweep_loop(model, kind, loss_name, data, low, high, num_steps):
+    schedule = ExponentialSweep(low, high, num_steps)
+    optimizer = make_optimizer(kind, schedule)
+    loss_fn = keras.losses.get(loss_name)
+
+    @tf.function
+    def train_step(features, labels):
+        with tf.GradientTape() as tape:
+            predictions = model(features, training=True)
+            batch_loss = tf.reduce_mean(loss_fn(labels, predictions))
+        gradients = tape.gradient(batch_loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        return batch_loss
+
+    losses = []
+    for features, labels in data.repeat().take(num_steps):
+        losses.append(float(train_step(features, labels)))
+        if not np.isfinite(losses[-1]):
+            break
+    return schedule.rates()[: len(losses)].tolist(), losses
+
+
+def _round(values, digits=6):
+    return [float(f"{value:.{digits}g}") if np.isfinite(value) else None for value in values]
+
+
+def build_ground_truth(problem):
+    entries = []
+    for kind, (low, high) in problem.ranges.items():
+        started = time.perf_counter()
+        grid = np.geomspace(low, high, GRID_SIZE)
+        truth = ground_truth(problem, kind, grid)
+        entries.append(
+            {
+                "problem": problem.name,
+                "task": problem.task,
+                "optimizer": kind,
+                "epochs": problem.epochs,
+                "metric": "val_mae" if problem.task == "regression" else "val_accuracy",
+                "lrs": _round(grid),
+                "val_loss": [_round(row) for row in truth["val_loss"]],
+                "val_metric": [_round(row) for row in truth["val_metric"]],
+            }
+        )
+        print(f"{problem.name:16s} {kind:5s} ground truth {time.perf_counter() - started:6.1f} s", flush=True)
+    return entries
+
+
+def build_sweeps(problem):
+    curves = []
+    for kind, (low, high) in problem.ranges.items():
+        started = time.perf_counter()
+        runs = [("epoch", seed, epoch_sweep, ()) for seed in SWEEP_SEEDS]
+        runs += [("batch", seed, batch_sweep, (density,)) for seed, density in BATCH_SWEEPS]
+        for per, seed, sweep, extra in runs:
+            lrs, losses = sweep(problem, kind, low, high, seed, *extra)
+            curves.append(
+                {
+                    "id": f"{problem.name}/{kind}/{per}/{seed}",
+                    "problem": problem.name,
+                    "task": problem.task,
+                    "optimizer": kind,
+                    "per": per,
+                    "seed": seed,
+                    "lrs": _round(lrs),
+                    "losses": _round(losses),
+                }
+            )
+        print(f"{problem.name:16s} {kind:5s} sweeps {time.perf_counter() - started:6.1f} s", flush=True)
+    return curves
+
+
+def _save(result):
+    order = [p.name for p in problems()]
+    result["ground_truth"].sort(key=lambda g: (order.index(g["problem"]), g["optimizer"]))
+    result["curves"].sort(key=lambda c: (order.index(c["problem"]), c["optimizer"], c["per"], c["seed"]))
+    result["about"] = (
+        "Sweep curves and ground truth for learning-rate suggestions; made by make_curves.py. "
+        "ground_truth: validation loss and metric (val_mae for regression, val_accuracy for "
+        "classification) averaged over the last 3 epochs of training fresh models for `epochs` at each "
+        "fixed rate, one row per seed."
+    )
+    OUTPUT.write_text(json.dumps(result, separators=(",", ":")) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", help="regenerate only this problem (repeatable)")
+    parser.add_argument(
+        "--sweeps-only", action="store_true", help="re-record the sweeps, keep the stored ground truth"
+    )
+    args = parser.parse_args()
+    result = json.loads(OUTPUT.read_text()) if OUTPUT.exists() else {"ground_truth": [], "curves": []}
+    for problem in problems():
+        if args.only and problem.name not in args.only:
+            continue
+        if not args.sweeps_only:
+            kept = [g for g in result["ground_truth"] if g["problem"] != problem.name]
+            result["ground_truth"] = kept + build_ground_truth(problem)
+        result["curves"] = [c for c in result["curves"] if c["problem"] != problem.name] + build_sweeps(
+            problem
+        )
+        _save(result)  # after every problem, so an interrupted run keeps what it finished
+    print(f"wrote {OUTPUT} ({OUTPUT.stat().st_size // 1024} KiB)")
+
+
+if __name__ == "__main__":
+    main()
