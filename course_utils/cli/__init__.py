@@ -12,7 +12,7 @@ import sys
 from importlib import import_module
 
 # subcommand module names under course_utils.cli
-COMMAND_MODULES = ["lr_find"]
+COMMAND_MODULES = ["lr_find", "release", "grading"]
 
 
 def build_parser() -> argparse.ArgumentParser:
