@@ -12,7 +12,7 @@ import sys
 from importlib import import_module
 
 # subcommand module names under course_utils.cli
-COMMAND_MODULES = ["lr_find", "release", "grading"]
+COMMAND_MODULES = ["lr_find", "release", "grading", "link"]
 
 
 def build_parser() -> argparse.ArgumentParser:
