@@ -1,0 +1,104 @@
+"""``course lr-find``: runs the sweep on the built-in data, prints suggestions, writes a PNG."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from course_utils.cli import main  # noqa: E402
+from course_utils.suggest import SUGGESTION_METHODS  # noqa: E402
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def suggested_rates(output: str) -> dict[str, float]:
+    rates = {}
+    for line in output.splitlines():
+        name, _, value = line.strip().partition(": ")
+        if name in SUGGESTION_METHODS:
+            rates[name] = float(value.split()[0])
+    return rates
+
+
+def test_per_batch_prints_every_suggestion_and_writes_the_plot(tmp_path, capsys):
+    output = tmp_path / "sweep.png"
+    code = main(
+        ["lr-find", "--steps", "60", "--start-lr", "1e-8", "--end-lr", "1e-5", "--output", str(output)]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert output.read_bytes().startswith(PNG_SIGNATURE)
+    rates = suggested_rates(captured.out)
+    assert set(rates) == set(SUGGESTION_METHODS)
+    assert all(1e-8 <= lr <= 1e-5 for lr in rates.values())
+    assert "<- suggested" in captured.out and "synthetic data, dense model, per=batch" in captured.out
+    assert "range test (per batch)" in captured.err  # the progress bar
+
+
+def test_per_epoch_on_sunspots_with_the_recurrent_model(tmp_path, capsys):
+    output = tmp_path / "epoch.png"
+    code = main(
+        [
+            "lr-find",
+            "--data",
+            "sunspots",
+            "--model",
+            "rnn",
+            "--per",
+            "epoch",
+            "--steps",
+            "6",
+            "--start-lr",
+            "1e-9",
+            "--end-lr",
+            "1e-6",
+            "--no-progress",
+            "--output",
+            str(output),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "6 rates from 1e-09 to 1e-06" in captured.out
+    assert output.read_bytes().startswith(PNG_SIGNATURE)
+    assert captured.err == ""
+
+
+def test_independent_trials_option(tmp_path, capsys):
+    pytest.importorskip("course_utils.trials")
+    output = tmp_path / "independent.png"
+    code = main(
+        ["lr-find", "--trials", "independent", "--steps", "8", "--no-progress", "--output", str(output)]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "trials=independent" in captured.out
+    assert output.is_file()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (["--start-lr", "-1"], ["start_lr", "-1"]),
+        (["--start-lr", "1e-3", "--end-lr", "1e-5"], ["start_lr", "end_lr"]),
+        (["--steps", "1"], ["num_steps", "1"]),
+        (["--output", "plot.jpg"], ["--output", "plot.jpg"]),
+        (["--output", "/no/such/folder/plot.png"], ["--output", "/no/such/folder"]),
+        (["--seed", "-3"], ["--seed", "-3"]),
+    ],
+)
+def test_bad_options_exit_with_a_message(arguments, words, capsys):
+    code = main(["lr-find", "--no-progress", *arguments])
+    captured = capsys.readouterr()
+    assert code == 2
+    for word in words:
+        assert word in captured.err
+
+
+def test_unknown_choices_are_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["lr-find", "--model", "transformer"])
+    assert caught.value.code == 2
+    assert "transformer" in capsys.readouterr().err
