@@ -60,6 +60,13 @@ class FigurePanel:
         )
 
 
+class _DisplaysWidget:
+    """Lets a notebook show an explorer by naming it as the last expression of a cell."""
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
 def _rate_slider(
     value: float,
     low: float,
@@ -96,7 +103,7 @@ def _format_loss(value: float) -> str:
 
 
 @dataclass(eq=False)
-class SweepExplorer:
+class SweepExplorer(_DisplaysWidget):
     """A slider over a sweep: the marker follows the rate, the text reads the loss there."""
 
     lrs: np.ndarray
@@ -234,7 +241,7 @@ class FixedRateRun:
 
 
 @dataclass(eq=False)
-class FixedRateExplorer:
+class FixedRateExplorer(_DisplaysWidget):
     """A slider that trains the model from the same fresh weights at the chosen rate.
 
     The model is built and compiled once; every run starts by restoring its seeded initial
@@ -527,7 +534,7 @@ ALL_KINDS = "all"
 
 
 @dataclass(eq=False)
-class DecayExplorer:
+class DecayExplorer(_DisplaysWidget):
     """A slider for the starting rate (and a menu for the kind) that redraws decay schedules."""
 
     total_steps: int
