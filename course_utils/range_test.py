@@ -469,7 +469,7 @@ def lr_range_test(
 
     ``trials="independent"`` trains every rate for ``epochs_per_trial`` epochs from the model's
     current weights (:func:`course_utils.trials.run_independent_trials`); its default rates are
-    the lesson's 100. Its losses are not smoothed: each comes from its own run, so a moving
+    the lesson's 100, and ``per`` does not apply (each trial keeps its rate throughout). Its losses are not smoothed: each comes from its own run, so a moving
     average along the rate axis would only blur neighbouring, unrelated trials.
 
     ``restore=True`` puts back the model's weights and its optimizer's variables (step count,

@@ -105,8 +105,9 @@ def run(args) -> int:
         epochs_per_trial=args.epochs_per_trial,
         progress=not args.no_progress,
     )
+    how = f"per={args.per}" if args.trials == "continuous" else f"{args.epochs_per_trial} epoch(s) per rate"
     print(
-        f"{args.data} data, {args.model} model, per={args.per}, trials={args.trials}: "
+        f"{args.data} data, {args.model} model, {how}, trials={args.trials}: "
         f"{len(result.lrs)} rates from {result.lrs[0]:.3g} to {result.lrs[-1]:.3g}, "
         f"{result.stop_reason}, {result.elapsed:.2f} s"
     )
