@@ -158,24 +158,28 @@ def loss_at(lrs, losses, lr: float) -> float:
 def sweep_ylim(losses, smoothed=None) -> tuple[float, float]:
     """A y-range that shows the useful part of a sweep and lets a diverged tail leave the frame.
 
-    The top is the loss level at the start of the sweep (the median of the first tenth of the
-    reference curve; the smoothed one if given), or the median loss if that is higher: everything
-    worth reading lies below where the sweep began. The bottom is the lowest finite loss. Both get
-    a small margin.
+    Read on the reference curve (the smoothed one if given). The top is the lowest of three
+    levels, each guarding against one way a sweep squashes its own plot: the level the sweep
+    started from (the median of its first tenth: a long tail that explodes goes above it), the
+    90th percentile (a short spike goes above it), and the lowest loss plus four times the
+    distance from it to the median (the untrained first epochs of the lesson's sweep go above it,
+    as in the lesson's own plot). The top never falls below the median, so a curve that only rises
+    still shows half of itself. The bottom is the lowest finite loss. Both get a small margin.
     """
     losses = np.asarray(losses, dtype=float)
     reference = losses if smoothed is None else np.asarray(smoothed, dtype=float)
     reference = reference[np.isfinite(reference)]
     if reference.size == 0:
         reference = losses[np.isfinite(losses)]
-    finite_all = np.concatenate([losses[np.isfinite(losses)], reference])
-    head = reference[: max(1, math.ceil(reference.size / 10))]
-    top = max(float(np.median(head)), float(np.median(reference)))
-    bottom = float(finite_all.min())
-    span = top - bottom
+    lowest = float(min(losses[np.isfinite(losses)].min(), reference.min()))
+    median = float(np.median(reference))
+    start_level = float(np.median(reference[: max(1, math.ceil(reference.size / 10))]))
+    spread = float(reference.min()) + 4 * (median - float(reference.min()))
+    top = max(median, min(start_level, float(np.quantile(reference, 0.9)), spread))
+    span = top - lowest
     if span <= 0:
-        span = max(abs(bottom) * 0.1, 1e-12)
-    return bottom - 0.05 * span, top + 0.05 * span
+        span = max(abs(lowest) * 0.1, 1e-12)
+    return lowest - 0.05 * span, top + 0.05 * span
 
 
 def _check_usable(usable) -> tuple[float, float]:
@@ -238,7 +242,21 @@ def plot_sweep(lrs, losses, *, smoothed=None, suggestions=None, usable=None, ax=
         y = loss_at(lrs, curve, lr)
         if math.isfinite(y):
             marker = _SUGGESTION_MARKERS[index % len(_SUGGESTION_MARKERS)]
-            ax.plot([lr], [y], marker=marker, linestyle="none", markersize=9, color=color, label=label)
+            # A point outside the y-range is pinned to the edge, pointing to where it lies.
+            if y > ylim[1]:
+                y, marker = ylim[1], "^"
+            elif y < ylim[0]:
+                y, marker = ylim[0], "v"
+            ax.plot(
+                [lr],
+                [y],
+                marker=marker,
+                linestyle="none",
+                markersize=9,
+                color=color,
+                label=label,
+                clip_on=False,
+            )
         else:  # the rate lies where the sweep has no finite loss: mark it with a line instead
             ax.axvline(lr, color=color, linestyle=":", label=label)
 

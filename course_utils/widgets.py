@@ -136,7 +136,9 @@ class SweepExplorer(_DisplaysWidget):
     def _draw(self) -> None:
         plot_sweep(self.lrs, self.losses, smoothed=self.smoothed, usable=self.usable, ax=self.axes)
         self.cursor = self.axes.axvline(self.lrs[0], color="black", linewidth=1, linestyle="--")
-        (self.marker,) = self.axes.plot([], [], "o", color="crimson", markersize=10, label="chosen rate")
+        (self.marker,) = self.axes.plot(
+            [], [], "o", color="crimson", markersize=10, label="chosen rate", clip_on=False
+        )
         self.axes.legend()
 
     def _position(self, lr: float, loss: float) -> str:
@@ -166,7 +168,11 @@ class SweepExplorer(_DisplaysWidget):
         lr = float(lr)
         loss = loss_at(self.lrs, self.curve, lr)
         self.cursor.set_xdata([lr, lr])
-        self.marker.set_data([lr], [loss])
+        bottom, top = self.axes.get_ylim()
+        # Above the frame (the untrained start of an epoch sweep): pinned to the top, pointing up.
+        above = math.isfinite(loss) and loss > top
+        self.marker.set_data([lr], [top if above else loss])
+        self.marker.set_marker("^" if above else "o")
         self.last_value, self.last_loss = lr, loss
         self.last_position = self._position(lr, loss)
         kind = "smoothed loss" if self.curve is self.smoothed else "loss"

@@ -191,6 +191,15 @@ def test_plot_sweep_suggestion_markers_sit_on_the_curve():
     assert any(text.startswith("steepest") for text in legend_texts)
 
 
+def test_plot_sweep_pins_a_suggestion_above_the_frame_to_its_top_edge():
+    lrs, losses = lesson_like_sweep()
+    ax = plots.plot_sweep(lrs, losses, suggestions={"steepest": 1e-6}, ylim=(0, 20), ax=new_axes())
+    assert plots.loss_at(lrs, losses, 1e-6) > 20
+    (marker,) = labelled(ax, "steepest")
+    assert marker.get_ydata()[0] == 20
+    assert marker.get_marker() == "^"
+
+
 def test_plot_sweep_markers_follow_the_smoothed_curve_when_given():
     lrs, losses = lesson_like_sweep(diverge_at=100)
     smoothed = losses + 5.0
@@ -225,6 +234,23 @@ def test_plot_sweep_automatic_ylim_keeps_the_valley_readable_despite_a_huge_tail
     assert top >= start_level  # the start of the sweep is in the frame
     assert top < 2 * start_level  # and the tail does not stretch the axis
     assert bottom <= np.nanmin(losses) < top
+
+
+def test_plot_sweep_automatic_ylim_clips_an_untrained_start_and_a_spike():
+    """The course's epoch sweep: a huge first-epoch loss, a long slow valley, a spike, a plateau."""
+    lrs = 1e-8 * 10 ** (np.arange(100) / 20)
+    losses = np.concatenate(
+        [
+            np.geomspace(3500, 260, 8),  # the untrained model's first epochs
+            np.linspace(250, 50, 52),  # the valley
+            [60, 1600, 5e4, 1800, 500],  # the rate becomes unstable
+            np.full(35, 390.0),  # dead units: the loss settles near the target's variance
+        ]
+    )
+    ax = plots.plot_sweep(lrs, losses, ax=new_axes())
+    bottom, top = ax.get_ylim()
+    assert 390 < top < 500  # the whole valley and the plateau show, the spike and start do not stretch it
+    assert bottom < 50
 
 
 def test_plot_sweep_uses_the_given_ylim():

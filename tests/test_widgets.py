@@ -137,6 +137,19 @@ def test_sweep_explorer_says_where_the_rate_lies():
     assert the_marker(explorer).get_xdata()[0] == pytest.approx(lrs[95])
 
 
+def test_sweep_explorer_pins_a_marker_above_the_frame_to_the_top():
+    lrs, losses = lesson_like_sweep()
+    losses[:8] = np.geomspace(5000, 100, 8)  # an untrained first few epochs, far above the rest
+    explorer = widgets.sweep_explorer(lrs, losses, value=lrs[1])
+    top = explorer.axes.get_ylim()[1]
+    assert explorer.last_loss > top
+    marker = the_marker(explorer)
+    assert (marker.get_xdata()[0], marker.get_ydata()[0]) == (pytest.approx(lrs[1]), top)
+    assert marker.get_marker() == "^"
+    explorer.slider.value = 1e-6
+    assert the_marker(explorer).get_marker() == "o"
+
+
 def test_sweep_explorer_puts_the_marker_on_the_smoothed_curve():
     lrs, losses = lesson_like_sweep(diverge_at=100)
     smoothed = smooth_losses(losses, beta=0.9)
