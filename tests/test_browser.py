@@ -1,0 +1,271 @@
+"""The course as students see it: JupyterLab in headless Chromium, live widgets, and mentors' links.
+
+One JupyterLab server (loopback, free port, no token) serves a temporary copy of the course with
+the *solution* notebooks, so every cell runs without raising. Chromium is Debian's
+(``python -m course_utils.browser_setup`` installs it); a missing browser fails these tests, it
+never skips them. Screenshots land in ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from lab_driver import (
+    LabServer,
+    chromium_missing_message,
+    close_notebook,
+    drag_slider,
+    heading_ids,
+    heading_position,
+    nbgrader_state,
+    notebook_outputs,
+    open_browser,
+    open_lab,
+    open_notebook,
+    output_fingerprint,
+    run_all_cells,
+    show_cell,
+    slider_readout,
+    wait_for_notebook_from_url,
+    wait_until_idle,
+    where_is_cell,
+)
+
+from course_utils import links
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "learning-rate"
+SOLUTIONS = REPO / "solutions" / ASSIGNMENT
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+NOTEBOOKS = sorted(path.name for path in SOLUTIONS.glob("*.ipynb"))
+EXPECTED_NOTEBOOKS = 6
+
+RUN_TIMEOUT_S = 240  # a notebook runs in about 30 s; the rest is headroom for a busy machine
+SLIDER_UPDATE_TIMEOUT_S = 90  # a fixed-rate slider retrains a model before its plot changes
+# Where a slider lives in the source: a course_utils explorer or a bare ipywidgets slider.
+SLIDER_IN_SOURCE = re.compile(r"_explorer\(|FloatLogSlider\(|FloatSlider\(|IntSlider\(")
+
+
+@pytest.fixture(scope="module")
+def course_copy(tmp_path_factory) -> Path:
+    """The server's root: the solution notebooks as ``learning-rate/*.ipynb`` and the nbgrader config."""
+    root = tmp_path_factory.mktemp("lab-course")
+    shutil.copytree(SOLUTIONS, root / ASSIGNMENT, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copyfile(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    return root
+
+
+@pytest.fixture(scope="module")
+def lab_server(course_copy):
+    problem = chromium_missing_message()
+    if problem:
+        pytest.fail(problem)  # these tests must run in CI: fail loudly instead of skipping
+    with LabServer(course_copy) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser(lab_server, tmp_path_factory):
+    with open_browser(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
+
+
+@pytest.fixture(scope="module")
+def lab_page(lab_server, browser):
+    page = browser.new_page()
+    open_lab(page, lab_server)
+    yield page
+    page.close()
+
+
+def _screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def _wait_for(predicate, timeout_s: float, interval_s: float = 0.25):
+    """Poll ``predicate`` until it returns something truthy; return that, or None after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    return None
+
+
+def test_the_course_has_six_notebooks():
+    assert len(NOTEBOOKS) == EXPECTED_NOTEBOOKS, (
+        f"expected {EXPECTED_NOTEBOOKS} notebooks in {SOLUTIONS}: {NOTEBOOKS}"
+    )
+
+
+def test_nbgrader_extensions_load(lab_page):
+    """nbgrader's JupyterLab plugins are active: its menu, its commands, its validate button."""
+    state = nbgrader_state(lab_page)
+    expected = {
+        "@jupyter/nbgrader:menu",
+        "@jupyter/nbgrader:assignment-list",
+        "@jupyter/nbgrader:course-list",
+        "@jupyter/nbgrader:create-assignment",
+        "@jupyter/nbgrader:validate-assignment",
+    }
+    assert expected <= set(state["active"]), f"inactive nbgrader plugins: {expected - set(state['active'])}"
+    assert {"nbgrader:open-assignment-list", "nbgrader:open-formgrader"} <= set(state["commands"]), state
+    assert "Nbgrader" in state["menus"], state["menus"]
+    open_notebook(lab_page, f"{ASSIGNMENT}/{NOTEBOOKS[0]}")
+    try:
+        toolbar = lab_page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar")
+        assert toolbar.get_by_text("Validate", exact=True).count() >= 1, "no nbgrader Validate button"
+    finally:
+        close_notebook(lab_page)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_notebook_runs_and_its_sliders_update(lab_page, course_copy, notebook):
+    """Run all cells: no error output; every slider, moved with the mouse, changes what its widget shows."""
+    page, stem = lab_page, Path(notebook).stem
+    source = (SOLUTIONS / notebook).read_text(encoding="utf-8")
+    open_notebook(page, f"{ASSIGNMENT}/{notebook}")
+    try:
+        run_all_cells(page, timeout_s=RUN_TIMEOUT_S)
+        outputs = notebook_outputs(page)
+        _screenshot(page, stem)
+        assert not outputs["errors"], f"{notebook} raised: {outputs['errors']}"
+
+        moved = 0
+        for index in outputs["widgetCells"]:
+            cell = show_cell(page, index)
+            assert cell.get_by_text("Error displaying widget").count() == 0, (
+                f"{notebook}: widget failed to render"
+            )
+            sliders = cell.locator(".widget-slider")
+            for number in range(sliders.count()):
+                slider = sliders.nth(number)
+                before, readout = output_fingerprint(page, index), slider_readout(slider)
+                drag_slider(page, slider)
+                assert _wait_for(lambda s=slider, r=readout: slider_readout(s) != r, 10), (
+                    f"{notebook}, cell {index}: the slider did not move (readout stays {readout!r})"
+                )
+                changed = _wait_for(
+                    lambda i=index, b=before: output_fingerprint(page, i) != b, SLIDER_UPDATE_TIMEOUT_S
+                )
+                wait_until_idle(page, timeout_s=SLIDER_UPDATE_TIMEOUT_S)
+                moved += 1
+                _screenshot(page, f"{stem}-slider-{moved}")
+                assert changed, (
+                    f"{notebook}, cell {index}: moving slider {number + 1} from {readout} to "
+                    f"{slider_readout(slider)} did not change its plot or text"
+                )
+        if SLIDER_IN_SOURCE.search(source):
+            assert moved >= 1, f"{notebook} builds a slider but none appeared in the page"
+
+        # The anchors `course link` prints are the ids JupyterLab gives the rendered headings.
+        expected = [
+            t.anchor
+            for t in links.notebook_targets(course_copy / ASSIGNMENT / notebook, course_copy)
+            if t.anchor
+        ]
+        assert [h["id"] for h in heading_ids(page)] == expected
+    finally:
+        close_notebook(page)
+
+
+def _course_link(text: str, base_url: str) -> dict:
+    """What a mentor gets from `course link TEXT --format json` (the real command, in a subprocess)."""
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "course"),
+            "link",
+            text,
+            "--root",
+            str(REPO),
+            "--base-url",
+            base_url,
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _cell_id_at(notebook: str, position: int) -> str:
+    path = REPO / "notebooks" / ASSIGNMENT / notebook
+    return [t for t in links.notebook_targets(path, REPO) if t.heading is None][position].cell_id
+
+
+def _heading_on_top(page, anchor: str) -> dict | None:
+    position = heading_position(page, anchor) or {}
+    return position if position.get("visible") and position["top"] < 450 else None
+
+
+def _lands_on_cell(page, cell_id: str) -> dict | None:
+    """The cell is on screen, its top in the upper half of the notebook's view."""
+
+    def landed():
+        where = where_is_cell(page, cell_id)
+        if where and where.get("visible") and where["cellTop"] < where["viewHeight"] / 2:
+            return where
+        return None
+
+    return _wait_for(landed, 15)
+
+
+def test_links_from_course_link_land_on_the_cell_and_the_section(lab_server, browser):
+    """Follow the `#cell-id=` and section URLs `course link` prints: JupyterLab scrolls to them.
+
+    JupyterLab 4.6 applies a URL's fragment to the notebook that is current when the page routes,
+    which on a fresh page load is before the linked notebook has opened: that first load often
+    opens the notebook at the top (reported here, not asserted). With the notebook open, pasting
+    the link into the same tab lands on the cell every time; that is what the README tells students.
+    """
+    notebook = next(name for name in NOTEBOOKS if name.startswith("02_"))
+    notebook_path = f"{ASSIGNMENT}/{notebook}"
+    first_cell = _course_link(_cell_id_at(notebook, 0), lab_server.url)
+    last_cell = _course_link(_cell_id_at(notebook, -1), lab_server.url)
+    section = _course_link("Tune the Learning Rate", lab_server.url)
+    for info in (first_cell, last_cell, section):
+        assert info["notebook"] == f"notebooks/{notebook_path}", info
+    page = browser.new_page()
+    try:
+        page.goto(last_cell["cell_url"], wait_until="domcontentloaded")
+        wait_for_notebook_from_url(page, notebook_path)
+        first_load = _lands_on_cell(page, last_cell["cell_id"])
+        print(
+            f"fresh load of {last_cell['cell_url']}: {'landed on the cell' if first_load else 'opened at the top'}"
+        )
+
+        page.goto(first_cell["cell_url"])  # same notebook, new fragment: no reload
+        assert _lands_on_cell(page, first_cell["cell_id"]), "the first cell's link did not scroll back up"
+        assert not where_is_cell(page, last_cell["cell_id"])["visible"], "notebook 2 fits on one screen"
+        page.goto(last_cell["cell_url"])
+        where = _lands_on_cell(page, last_cell["cell_id"])
+        _screenshot(page, "link-cell-id")
+        assert where, (
+            f"{last_cell['cell_url']} did not bring the cell into view: {where_is_cell(page, last_cell['cell_id'])}"
+        )
+
+        page.goto(section["section_url"])
+        heading = _wait_for(lambda: _heading_on_top(page, section["anchor"]), 15)
+        _screenshot(page, "link-section")
+        assert heading, (
+            f"{section['section_url']} did not show the heading: {heading_position(page, section['anchor'])}"
+        )
+    finally:
+        if page.url.startswith(lab_server.url):
+            close_notebook(page)
+        page.close()

@@ -1,0 +1,320 @@
+"""``course link``, heading anchors, stable cell ids through nbgrader, and the FAQ's links."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils import links
+from course_utils.cli import link as link_cli
+from course_utils.cli import main as course_main
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "learning-rate"
+FAQ = REPO / "docs" / "faq.md"
+
+
+# --------------------------------------------------------------------------- a small course
+
+
+def _notebook(cells) -> nbformat.NotebookNode:
+    notebook = nbformat.v4.new_notebook()
+    notebook.nbformat_minor = 5
+    notebook.cells = cells
+    return notebook
+
+
+def _write(path: Path, notebook) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, str(path))
+
+
+@pytest.fixture
+def small_course(tmp_path) -> Path:
+    """Two notebooks with numbered headings, a shared 'Summary' and text only in code."""
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    _write(
+        tmp_path / "notebooks" / ASSIGNMENT / "01_fixed_rate.ipynb",
+        _notebook(
+            [
+                md("# A fixed learning rate\n\nTrain once.", id="title"),
+                md("## 1. Train at fixed rates", id="train-at-fixed-rates"),
+                code("history = model.fit(dataset, epochs=5)", id="train-once"),
+                md("## Summary\n\nSmall is slow.", id="summary"),
+            ]
+        ),
+    )
+    _write(
+        tmp_path / "notebooks" / ASSIGNMENT / "02_sweep.ipynb",
+        _notebook(
+            [
+                md("# Sweep the rate", id="title"),
+                md("## 2. Tune the Learning Rate\n\nThe sweep.", id="tune-the-learning-rate"),
+                code(
+                    "lr_schedule = LearningRateScheduler(lambda epoch: 1e-8 * 10 ** (epoch / 20))", id="sweep"
+                ),
+                md("### Why does the rate go *up*?", id="why-up"),
+                md("## Summary\n\nRead the valley.", id="summary"),
+            ]
+        ),
+    )
+    return tmp_path
+
+
+# --------------------------------------------------------------------------- heading anchors
+
+
+@pytest.mark.parametrize(
+    ("markdown", "anchor"),
+    [
+        ("2. Tune the Learning Rate", "2.-Tune-the-Learning-Rate"),
+        ("Why does the rate go *up*?", "Why-does-the-rate-go-up?"),
+        ("The `LearningRateScheduler` sweep", "The-LearningRateScheduler-sweep"),
+        ("**Bold** and [a link](https://example.org)", "Bold-and-a-link"),
+        ("Loss &amp; rate", "Loss-&-rate"),
+    ],
+)
+def test_heading_anchor_follows_jupyterlab(markdown, anchor):
+    """The anchor is the rendered text with spaces as dashes (checked in a real browser in test_browser.py)."""
+    assert links.heading_anchor(links.heading_text(markdown)) == anchor
+
+
+def test_iter_headings_skips_fenced_code():
+    source = "## Real\n\n```python\n# a comment, not a heading\n```\n### Also real ###"
+    assert list(links.iter_headings(source)) == [(2, "Real"), (3, "Also real")]
+
+
+# --------------------------------------------------------------------------- finding targets
+
+
+def test_section_title_without_its_number_finds_the_section(small_course):
+    target = links.find_target("Tune the Learning Rate", small_course)
+    assert target.notebook == f"notebooks/{ASSIGNMENT}/02_sweep.ipynb"
+    assert (target.kind, target.cell_id, target.anchor) == (
+        "section",
+        "tune-the-learning-rate",
+        "2.-Tune-the-Learning-Rate",
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["tune-the-learning-rate", "#cell-id=tune-the-learning-rate", "Tune-the-Learning-Rate"]
+)
+def test_cell_id_and_anchor_forms_find_the_same_section(small_course, text):
+    assert links.find_target(text, small_course).cell_id == "tune-the-learning-rate"
+
+
+def test_text_in_a_code_cell_finds_that_cell(small_course):
+    target = links.find_target("LearningRateScheduler(", small_course)
+    assert (target.kind, target.cell_id, target.cell_type) == ("cell", "sweep", "code")
+
+
+def test_ambiguous_text_lists_the_candidates(small_course):
+    with pytest.raises(links.LinkError, match="'Summary' matches 2 places") as caught:
+        links.find_target("Summary", small_course)
+    assert sorted(c.notebook for c in caught.value.candidates) == [
+        f"notebooks/{ASSIGNMENT}/01_fixed_rate.ipynb",
+        f"notebooks/{ASSIGNMENT}/02_sweep.ipynb",
+    ]
+    assert links.find_target("Summary", small_course, notebook="02").notebook.endswith("02_sweep.ipynb")
+
+
+def test_no_match_names_the_text(small_course):
+    with pytest.raises(links.LinkError, match="'gradient clipping' matches no heading"):
+        links.find_target("gradient clipping", small_course)
+
+
+@pytest.mark.parametrize("bad", ["", "   ", None, 3])
+def test_empty_or_non_string_text_is_rejected(small_course, bad):
+    with pytest.raises(ValueError, match="text must be a non-empty string"):
+        links.find_targets(bad, small_course)
+
+
+def test_missing_release_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="directory="):
+        links.find_targets("anything", tmp_path)
+
+
+# --------------------------------------------------------------------------- building links
+
+
+def test_links_for_a_section(small_course):
+    target = links.find_target("Tune the Learning Rate", small_course)
+    built = links.build_links(
+        target, base_url="http://localhost:9999/", repo_url="https://github.com/org/course"
+    )
+    notebook_url = "http://localhost:9999/lab/tree/learning-rate/02_sweep.ipynb"
+    assert built.section_url == notebook_url + "#2.-Tune-the-Learning-Rate"
+    assert built.cell_url == notebook_url + "#cell-id=tune-the-learning-rate"
+    assert built.repository == (
+        "https://github.com/org/course/blob/main/notebooks/learning-rate/02_sweep.ipynb#2.-Tune-the-Learning-Rate"
+    )
+
+
+def test_links_for_a_code_cell_point_the_repository_at_the_cell(small_course):
+    built = links.build_links(links.find_target("sweep", small_course, notebook="02"), repo_url="..")
+    assert built.section_url is None
+    assert built.repository == "../notebooks/learning-rate/02_sweep.ipynb#cell-id=sweep"
+
+
+def test_lab_root_is_where_jupyterlab_was_started(small_course):
+    target = links.find_target("Tune the Learning Rate", small_course)
+    built = links.build_links(target, lab_root="")
+    assert built.cell_url.startswith("http://localhost:8888/lab/tree/notebooks/learning-rate/02_sweep.ipynb#")
+
+
+def test_every_link_resolves_back_to_its_cell(small_course):
+    for target in links.course_targets(small_course):
+        built = links.build_links(target, repo_url="..")
+        for url in filter(None, [built.section_url, built.cell_url, built.repository]):
+            found = links.resolve_link(url, small_course)
+            assert (found.notebook, found.cell_index) == (target.notebook, target.cell_index), url
+
+
+def test_resolve_link_rejects_a_vanished_anchor(small_course):
+    with pytest.raises(links.LinkError, match="no heading or cell with anchor 'cell-id=gone'"):
+        links.resolve_link(
+            "http://localhost:8888/lab/tree/learning-rate/02_sweep.ipynb#cell-id=gone", small_course
+        )
+    with pytest.raises(links.LinkError, match="does not exist"):
+        links.resolve_link("../notebooks/learning-rate/09_nothing.ipynb#Summary", small_course)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_command_prints_both_jupyterlab_links(small_course, capsys):
+    code = link_cli.main(["Tune the Learning Rate", "--root", str(small_course), "--base-url", "http://h:1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "http://h:1/lab/tree/learning-rate/02_sweep.ipynb#2.-Tune-the-Learning-Rate" in out
+    assert "http://h:1/lab/tree/learning-rate/02_sweep.ipynb#cell-id=tune-the-learning-rate" in out
+    assert "notebooks/learning-rate/02_sweep.ipynb#2.-Tune-the-Learning-Rate" in out
+
+
+def test_command_exit_code_2_when_nothing_matches(small_course, capsys):
+    code = link_cli.main(["no such words", "--root", str(small_course)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "'no such words'" in err
+
+
+def test_command_lists_candidates_when_several_match(small_course, capsys):
+    code = link_cli.main(["Summary", "--root", str(small_course)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("  - section 'Summary'") == 2
+
+
+def test_command_json_and_markdown_formats(small_course, capsys):
+    assert link_cli.main(["sweep", "--notebook", "02", "--root", str(small_course), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["cell_id"], data["kind"]) == ("sweep", "cell")
+    assert link_cli.main(["Tune the Learning Rate", "--root", str(small_course), "--format", "markdown"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert re.fullmatch(
+        r"\[02_sweep\.ipynb: 2\. Tune the Learning Rate\]\(\S+\) \(\[open in JupyterLab\]\(\S+\)\)", line
+    )
+
+
+def test_course_command_has_link(small_course, capsys):
+    assert course_main(["link", "Tune the Learning Rate", "--root", str(small_course)]) == 0
+    assert "#cell-id=tune-the-learning-rate" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- the real course
+
+
+def _release_notebooks() -> list[Path]:
+    return sorted((REPO / "notebooks" / ASSIGNMENT).glob("*.ipynb"))
+
+
+def test_tune_the_learning_rate_is_in_notebook_2():
+    """The issue's example: `course link "Tune the Learning Rate"` finds notebook 2's section."""
+    target = links.find_target("Tune the Learning Rate")
+    assert Path(target.notebook).name.startswith("02_"), target
+    assert target.kind == "section"
+    assert target.cell_id, "the section's cell needs an id for the #cell-id= link"
+
+
+def _cell_ids(path: Path) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        return [cell.get("id") for cell in json.load(handle)["cells"]]
+
+
+@pytest.mark.slow
+def test_cell_ids_survive_generate_assignment(tmp_path):
+    """nbgrader's release keeps every cell id of solutions/, and the committed release matches it."""
+    from course_utils import notebook_format
+
+    sources = sorted((REPO / "solutions" / ASSIGNMENT).glob("*.ipynb"))
+    assert sources, "no source notebooks in solutions/"
+    course = notebook_format.make_course_directory(tmp_path / "course", REPO / "solutions")
+    notebook_format.run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
+    for source in sources:
+        ids = _cell_ids(source)
+        assert all(ids) and len(set(ids)) == len(ids), f"{source.name}: missing or repeated cell ids"
+        generated = course / "notebooks" / ASSIGNMENT / source.name
+        assert _cell_ids(generated) == ids, f"nbgrader changed the cell ids of {source.name}"
+        committed = REPO / "notebooks" / ASSIGNMENT / source.name
+        assert committed.is_file(), f"{committed} is missing: regenerate the release"
+        assert _cell_ids(committed) == ids, f"the committed release of {source.name} has other cell ids"
+    shutil.rmtree(course, ignore_errors=True)
+
+
+def test_every_notebook_target_has_a_cell_id():
+    notebooks = _release_notebooks()
+    assert notebooks, "no release notebooks in notebooks/"
+    missing = [t.describe() for t in links.course_targets() if not t.cell_id]
+    assert not missing, f"cells without ids cannot be linked: {missing[:5]}"
+
+
+# --------------------------------------------------------------------------- the FAQ
+
+FAQ_QUESTIONS = [
+    "rate go up",  # why the rate goes up during the sweep when decay makes it go down
+    "re-initialise",  # why the sweep does not re-initialise the model for each rate
+    "valley",  # how to read the valley
+    "rebuilt",  # why the model is rebuilt before retraining
+    "decay",  # how the valley connects to decay
+]
+
+
+def _faq_sections() -> dict[str, str]:
+    text = FAQ.read_text(encoding="utf-8")
+    parts = re.split(r"^## +(.+)$", text, flags=re.MULTILINE)
+    return {title.strip(): body for title, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+def _markdown_links(text: str) -> list[str]:
+    return re.findall(r"\]\(([^)\s]+)\)", text)
+
+
+def test_faq_links_resolve_to_existing_headings_or_cells():
+    """Every link into a notebook names an existing heading anchor or cell id."""
+    urls = [url for url in _markdown_links(FAQ.read_text(encoding="utf-8")) if ".ipynb" in url]
+    assert len(urls) >= 10, f"the FAQ should link the notebooks; found {len(urls)} links"
+    broken = []
+    for url in urls:
+        try:
+            links.resolve_link(url)
+        except links.LinkError as error:
+            broken.append(str(error))
+    assert not broken, "broken FAQ links:\n" + "\n".join(broken)
+
+
+def test_faq_answers_each_question_with_links():
+    sections = _faq_sections()
+    for words in FAQ_QUESTIONS:
+        matching = [title for title in sections if words in title.casefold()]
+        assert matching, f"no FAQ question about {words!r}; questions: {list(sections)}"
+        body = sections[matching[0]]
+        assert any(".ipynb#" in url for url in _markdown_links(body)), f"{matching[0]!r} links no cell"
+        assert any("#cell-id=" in url for url in _markdown_links(body)), (
+            f"{matching[0]!r} has no #cell-id= link"
+        )
