@@ -114,9 +114,11 @@ class SweepExplorer(_DisplaysWidget):
     slider: widgets.FloatLogSlider = field(repr=False)
     text: widgets.HTML = field(repr=False)
     widget: widgets.VBox = field(repr=False)
+    marker: object = field(default=None, repr=False)  # the point at the chosen rate (a Line2D)
+    cursor: object = field(default=None, repr=False)  # the dashed vertical line there
     last_value: float | None = None
     last_loss: float = math.nan
-    last_position: str = ""
+    last_position: str = ""  # "inside", "below" or "above" the usable range, "diverged", ...
 
     @property
     def figure(self):
@@ -168,7 +170,7 @@ class SweepExplorer(_DisplaysWidget):
         lr = float(lr)
         loss = loss_at(self.lrs, self.curve, lr)
         self.cursor.set_xdata([lr, lr])
-        bottom, top = self.axes.get_ylim()
+        top = self.axes.get_ylim()[1]
         # Above the frame (the untrained start of an epoch sweep): pinned to the top, pointing up.
         above = math.isfinite(loss) and loss > top
         self.marker.set_data([lr], [top if above else loss])
@@ -619,7 +621,7 @@ def decay_explorer(
         initial_lr / scale,
         initial_lr * scale,
         steps=80,
-        continuous_update=True,
+        continuous_update=False,  # a full redraw per step would lag behind a drag
         description="initial lr",
         width="65%",
     )
