@@ -32,6 +32,8 @@ _EXPORTS = {
     "schedule_values": "schedules",
     "lr_range_test": "range_test",
     "RangeTestResult": "range_test",
+    "run_independent_trials": "trials",
+    "TrialsOutcome": "trials",
     "suggest_lr": "suggest",
     "SUGGESTION_METHODS": "suggest",
     "plot_series": "plots",
