@@ -17,6 +17,7 @@ course directory) and writes the canonical result; ``course release`` calls it.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -175,7 +177,11 @@ def notebook_problems(notebook: NotebookNode) -> list[str]:
     """What keeps an in-memory notebook from being canonical-ready (apart from formatting)."""
     problems = []
     try:
-        nbformat.validate(notebook)
+        # On a copy, quietly: nbformat "repairs" duplicate ids in place (with a warning), which
+        # would hide the problem that the loop below reports.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nbformat.validate(copy.deepcopy(notebook))
     except nbformat.ValidationError as error:
         problems.append(f"not valid nbformat: {error.message}")
     if (notebook.get("nbformat"), notebook.get("nbformat_minor")) != (4, NBFORMAT_MINOR):
