@@ -125,9 +125,7 @@ TOY_MAX_SCORE = 6.0
 
 def make_toy_course(root, *, cell_timeout: int = 10) -> Path:
     """Write the toy course into ``root`` and release it with nbgrader (which fills the gradebook)."""
-    from nbgrader.apps import NbGraderAPI
-
-    from course_utils.grading.course import Course
+    from course_utils.grading.course import Course, run_nbgrader_step
 
     root = Path(root)
     source = root / "solutions" / TOY_ASSIGNMENT
@@ -136,8 +134,9 @@ def make_toy_course(root, *, cell_timeout: int = 10) -> Path:
     for name, notebook in toy_source_notebooks().items():
         nbformat.write(notebook, str(source / f"{name}.ipynb"))
     course = Course.load(root)
-    outcome = NbGraderAPI(course.coursedir(), config=course.config).generate_assignment(
-        TOY_ASSIGNMENT, force=True, create=True
+    coursedir = course.coursedir(assignment_id=TOY_ASSIGNMENT)
+    outcome = run_nbgrader_step(
+        "generate_assignment", course.config, coursedir, force=True, create_assignment=True
     )
     if not outcome.get("success"):
         raise RuntimeError(f"releasing the toy assignment failed:\n{outcome.get('log')}")
@@ -180,8 +179,22 @@ def answered(root, answers: dict[str, str] | None = None) -> dict[str, nbformat.
     return result
 
 
-def _files(notebooks: dict[str, nbformat.NotebookNode]) -> dict[str, bytes]:
+def notebook_files(notebooks: dict[str, nbformat.NotebookNode]) -> dict[str, bytes]:
+    """Notebooks as submission files (name.ipynb -> bytes)."""
     return {f"{name}.ipynb": nbformat.writes(nb).encode() for name, nb in notebooks.items()}
+
+
+def case(student: str) -> Case:
+    """The corpus case of ``student``."""
+    return next(item for item in CORPUS if item.student == student)
+
+
+def submitted_files(root, student: str, assignment: str = TOY_ASSIGNMENT) -> dict[str, bytes]:
+    """The files of ``submitted/<student>/<assignment>/`` by relative path."""
+    folder = Path(root) / "submitted" / student / assignment
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def _cell(notebook, grade_id: str):
@@ -204,32 +217,32 @@ HARDCODED_SQUARES = "def squares(n):\n    return [0, 1, 4][:n]"
 
 
 def _good(root):
-    return _files(answered(root))
+    return notebook_files(answered(root))
 
 
 def _blank(root):
-    return _files({name: _released(root, name) for name in toy_source_notebooks()})
+    return notebook_files({name: _released(root, name) for name in toy_source_notebooks()})
 
 
 def _partial(root):
-    return _files(answered(root, {"mean": "def mean(values):\n    return 0"}))
+    return notebook_files(answered(root, {"mean": "def mean(values):\n    return 0"}))
 
 
 def _hardcoded(root):
-    return _files(answered(root, {"squares": HARDCODED_SQUARES}))
+    return notebook_files(answered(root, {"squares": HARDCODED_SQUARES}))
 
 
 def _edited_test(root):
     notebooks = answered(root, {"squares": WRONG_SQUARES})
     _cell(notebooks["squares"], "test-squares").source = "pass  # the test always passes now"
-    return _files(notebooks)
+    return notebook_files(notebooks)
 
 
 def _deleted_test(root):
     notebooks = answered(root, {"squares": WRONG_SQUARES})
     nb = notebooks["squares"]
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test-squares"]
-    return _files(notebooks)
+    return notebook_files(notebooks)
 
 
 def _type_changed(root):
@@ -237,7 +250,7 @@ def _type_changed(root):
     cell = _cell(notebooks["squares"], "test-mean")
     cell.cell_type = "markdown"
     del cell["outputs"], cell["execution_count"]
-    return _files(notebooks)
+    return notebook_files(notebooks)
 
 
 def _duplicated(root):
@@ -247,25 +260,25 @@ def _duplicated(root):
     copy = nbformat.from_dict(json.loads(json.dumps(nb.cells[index])))
     copy["id"] = "test-squares-copy"
     nb.cells.insert(index + 1, copy)
-    return _files(notebooks)
+    return notebook_files(notebooks)
 
 
 def _infinite_loop(root):
-    return _files(answered(root, {"squares": "while True:\n    pass"}))
+    return notebook_files(answered(root, {"squares": "while True:\n    pass"}))
 
 
 def _kernel_killed(root):
-    return _files(answered(root, {"mean": "import os\nos._exit(1)"}))
+    return notebook_files(answered(root, {"mean": "import os\nos._exit(1)"}))
 
 
 def _memory_bomb(root):
     bomb = "blocks = []\nwhile True:\n    blocks.append(bytearray(64 * 2**20))"
-    return _files(answered(root, {"squares": bomb}))
+    return notebook_files(answered(root, {"squares": bomb}))
 
 
 def _output_flood(root):
     flood = "for line in range(20):\n    print('spam ' * 100_000)\n" + _strip_markers(_SQUARES)
-    return _files(answered(root, {"squares": flood}))
+    return notebook_files(answered(root, {"squares": flood}))
 
 
 def _invalid_json(root):
@@ -303,13 +316,13 @@ def _reads_solutions(root):
         "if len(stolen) < 3:\n"
         "    raise last\n" + _strip_markers(_SQUARES)
     )
-    return _files(answered(root, {"squares": code}))
+    return notebook_files(answered(root, {"squares": code}))
 
 
 def _reads_other_student(root):
     path = str(Path(root) / "submitted" / "good" / TOY_ASSIGNMENT / "squares.ipynb")
     code = f"copied = open({path!r}).read()\n" + _strip_markers(_SQUARES)
-    return _files(answered(root, {"squares": code}))
+    return notebook_files(answered(root, {"squares": code}))
 
 
 def network_code(port: int) -> str:
@@ -321,7 +334,7 @@ def network_code(port: int) -> str:
 
 
 def _network(root, port: int = 9):
-    return _files(answered(root, {"squares": network_code(port)}))
+    return notebook_files(answered(root, {"squares": network_code(port)}))
 
 
 def _writes_outside(root):
@@ -345,7 +358,7 @@ def _writes_outside(root):
         "if errors:\n"
         "    raise errors[-1]\n"
     )
-    return _files(answered(root, {"mean": code}))
+    return notebook_files(answered(root, {"mean": code}))
 
 
 #: The corpus: every case the grader must survive, with its expected verdict.

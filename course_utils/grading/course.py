@@ -7,6 +7,7 @@ Every ``course`` grading command starts here, so that it reads the same configur
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -165,6 +166,39 @@ def assignment_in_gradebook(course: Course, assignment: str) -> bool:
         return len(found.notebooks) > 0
 
 
+def _quiet_logger() -> logging.Logger:
+    logger = logging.getLogger("course_utils.grading.nbgrader")
+    logger.propagate = False  # nbgrader's warnings go into the captured log, not onto the terminal
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    logger.setLevel(logging.INFO)
+    return logger
+
+
+def run_nbgrader_step(step: str, config: Config, coursedir, **attributes) -> dict:
+    """Run one of nbgrader's converters the way ``NbGraderAPI`` does, and return its outcome.
+
+    ``step`` is ``generate_assignment``, ``autograde`` or ``generate_feedback``; ``attributes`` are
+    set on the converter (``force``, ``create_student``, ...). Unlike ``NbGraderAPI`` this sets up
+    no exchange (which logs a CRITICAL complaint on machines without one) and keeps nbgrader's log
+    in the outcome (``success``, ``log``, ``error``) instead of on the terminal.
+    """
+    from nbgrader import converters
+    from nbgrader.utils import capture_log
+
+    classes = {
+        "generate_assignment": converters.GenerateAssignment,
+        "autograde": converters.Autograde,
+        "generate_feedback": converters.GenerateFeedback,
+    }
+    if step not in classes:
+        raise ValueError(f"step must be one of {tuple(classes)}; got {step!r}.")
+    converter = classes[step](coursedir=coursedir, config=config, log=_quiet_logger())
+    for name, value in attributes.items():
+        setattr(converter, name, value)
+    return capture_log(converter)
+
+
 def sync_gradebook(course: Course, assignment: str) -> None:
     """Record the assignment's source cells in the gradebook, without touching the release folder.
 
@@ -172,14 +206,15 @@ def sync_gradebook(course: Course, assignment: str) -> None:
     the assignment yet. nbgrader's ``generate_assignment`` is what records it; here it writes its
     release into a temporary folder and only its gradebook entries are kept.
     """
-    from nbgrader.apps import NbGraderAPI
-
     if not (course.source_dir / assignment).is_dir():
         raise FileNotFoundError(f"no source folder {course.source_dir / assignment}")
     with tempfile.TemporaryDirectory(prefix="course-sync-") as scratch:
-        coursedir = course.coursedir(release_directory=os.path.join(scratch, "release"))
-        api = NbGraderAPI(coursedir, config=course.config)
-        outcome = api.generate_assignment(assignment, force=True, create=True)
+        coursedir = course.coursedir(
+            release_directory=os.path.join(scratch, "release"), assignment_id=assignment
+        )
+        outcome = run_nbgrader_step(
+            "generate_assignment", course.config, coursedir, force=True, create_assignment=True
+        )
     if not outcome.get("success"):
         raise RuntimeError(
             f"nbgrader generate_assignment failed:\n{outcome.get('error') or outcome.get('log')}"

@@ -37,10 +37,16 @@ def read_csv(path) -> list[dict]:
 
 def generate_feedback(course: Course, assignment: str, *, student: str | None = None) -> list[Path]:
     """nbgrader's HTML feedback for every autograded submission (or one student's); returns the pages."""
-    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
 
-    api = NbGraderAPI(course.coursedir(), config=course.config)
-    outcome = api.generate_feedback(assignment, student_id=student, force=True)
+    from course_utils.grading.course import run_nbgrader_step
+
+    config = Config(course.config)
+    config.HTMLExporter.template_name = "feedback"  # as NbGraderAPI.generate_feedback sets it
+    coursedir = course.coursedir(assignment_id=assignment)
+    if student is not None:
+        coursedir.student_id = student
+    outcome = run_nbgrader_step("generate_feedback", config, coursedir, force=True)
     if not outcome.get("success"):
         raise RuntimeError(
             f"nbgrader generate_feedback failed:\n{outcome.get('error') or outcome.get('log')}"

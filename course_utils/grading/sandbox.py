@@ -129,7 +129,7 @@ def _python_roots() -> list[str]:
 
 
 def _package_root() -> str:
-    """The folder that holds ``course_utils`` (an editable install points outside site-packages)."""
+    """The ``course_utils`` package folder (an editable install puts it outside site-packages)."""
     return str(Path(__file__).resolve().parents[1])
 
 

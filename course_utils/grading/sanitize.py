@@ -9,10 +9,10 @@ between, so a duplicated cell is graded like nbgrader intends (the last copy cou
 
 from __future__ import annotations
 
-from nbconvert.preprocessors import Preprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor
 
 
-class DropEmptyNbgraderMetadata(Preprocessor):
+class DropEmptyNbgraderMetadata(NbGraderPreprocessor):
     """Remove ``metadata.nbgrader`` from cells where it has no ``grade_id`` (left by DeduplicateIds)."""
 
     def preprocess_cell(self, cell, resources, index):

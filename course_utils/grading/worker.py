@@ -180,7 +180,8 @@ def _read_grades(db_url: str, course_id: str, job: GradingJob, graded_names: set
 class _Watchdog:
     """Kill this job's kernels if it overruns; the grader then finishes the notebook as 'kernel died'."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, scope: str):
+        self.scope = scope  # the job's scratch folder: only kernels whose sockets live there are killed
         self._timer = threading.Timer(seconds, self._fire)
         self._timer.daemon = True
         self.fired = False
@@ -200,7 +201,11 @@ class _Watchdog:
 
         self.fired = True
         for item in gc.get_objects():
-            if isinstance(item, SandboxedKernelManager) and item.kernel_pid:
+            if (
+                isinstance(item, SandboxedKernelManager)
+                and item.kernel_pid
+                and item.runtime_root == self.scope
+            ):
                 with contextlib.suppress(OSError):
                     os.killpg(item.kernel_pid, signal.SIGKILL)
 
@@ -229,10 +234,10 @@ def grade_submission(job: GradingJob) -> SubmissionResult:
 
 
 def _grade_into(job: GradingJob, scratch: Path, result: SubmissionResult) -> None:
-    from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
     from course_utils.grading import checks
+    from course_utils.grading.course import run_nbgrader_step
     from course_utils.grading.sandbox import check_mode
 
     support = check_mode(job.limits.sandbox)
@@ -256,11 +261,11 @@ def _grade_into(job: GradingJob, scratch: Path, result: SubmissionResult) -> Non
     events_path = scratch / "events.jsonl"
     config = nbgrader_config(job, root, events_path)
     coursedir = CourseDirectory(config=config)
-    api = NbGraderAPI(coursedir, config=config)
+    coursedir.assignment_id, coursedir.student_id = job.assignment, job.student
     budget = job.limits.notebook_timeout * max(1, len(graded_names)) + WATCHDOG_GRACE
     if graded_names:
-        with _Watchdog(budget) as watchdog:
-            outcome = api.autograde(job.assignment, job.student, force=True, create=True)
+        with _Watchdog(budget, str(scratch)) as watchdog:
+            outcome = run_nbgrader_step("autograde", config, coursedir, force=True, create_student=True)
         if watchdog.fired:
             result.reasons.append(f"grading overran {budget} s: the kernel was killed")
     else:  # nothing nbgrader could run: record the submission with zero scores

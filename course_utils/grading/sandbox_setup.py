@@ -1,0 +1,55 @@
+"""Make sure the grading sandbox works here: ``python -m course_utils.grading.sandbox_setup``.
+
+The grading sandbox needs bubblewrap (``bwrap``) and util-linux's ``prlimit``. As root this installs
+Debian's ``bubblewrap`` package with apt-get when ``bwrap`` is missing; otherwise it says what to
+install. Then it tries every protection once (:func:`~course_utils.grading.sandbox.probe_sandbox`)
+and exits non-zero if one does not hold, so ``make test`` stops with a clear message instead of
+skipping the grading tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+
+def _apt_get(*args: str) -> int:
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    print("+ apt-get " + " ".join(args), flush=True)
+    return subprocess.run(["apt-get", *args], env=env, check=False).returncode
+
+
+def install_bubblewrap() -> bool:
+    """Install Debian's bubblewrap package (root only); refresh the package lists once if needed."""
+    if _apt_get("install", "-y", "--no-install-recommends", "bubblewrap") == 0:
+        return True
+    return _apt_get("update") == 0 and _apt_get("install", "-y", "--no-install-recommends", "bubblewrap") == 0
+
+
+def main() -> int:
+    if shutil.which("bwrap") is None:
+        if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+            if not install_bubblewrap():
+                print("sandbox_setup: apt-get could not install bubblewrap", file=sys.stderr)
+                return 1
+        else:
+            print(
+                "sandbox_setup: bwrap not found; install bubblewrap (Debian/Ubuntu: sudo apt-get install "
+                "bubblewrap; Fedora: sudo dnf install bubblewrap)",
+                file=sys.stderr,
+            )
+            return 1
+    from course_utils.grading.sandbox import probe_sandbox
+
+    support = probe_sandbox()
+    print(support.describe())
+    if not support.complete:
+        print("sandbox_setup: the grading sandbox is incomplete on this machine", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
