@@ -88,11 +88,12 @@ class SimpleRNNOp:
         projected = tf.reshape(
             projected, tf.concat([tf.shape(weights[self.kernel])[:1], leading, [steps, units]], axis=0)
         )
+        # Time-major pieces: unstacking (not slicing) keeps the backward pass to one stack.
+        inputs = tf.unstack(tf.transpose(projected, [2, 0, 1, 3]), num=steps)
         recurrent = weights[self.recurrent_kernel]
         state, outputs = None, []
-        for step in range(steps):
+        for pre in inputs:
             # Keras adds `state @ recurrent_kernel` to the projection; the initial state is zero.
-            pre = projected[:, :, step, :]
             if state is not None:
                 pre = pre + tf.matmul(state, recurrent)
             state = self.activation(pre)
