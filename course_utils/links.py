@@ -73,6 +73,11 @@ class Target:
         return line
 
 
+def _markdown_url(url: str) -> str:
+    """A link destination markdown reads whole: in angle brackets if it holds parentheses."""
+    return f"<{url}>" if any(char in url for char in "() ") else url
+
+
 @dataclass(frozen=True)
 class Links:
     """The links a mentor pastes for one target."""
@@ -91,12 +96,13 @@ class Links:
         lines.append(f"  repository:          {self.repository}")
         return "\n".join(lines)
 
-    def as_markdown(self) -> str:
-        title = self.target.heading or self.target.summary or f"cell {self.target.cell_index}"
+    def as_markdown(self, title: str | None = None) -> str:
+        """One line to paste: the repository link (readable anywhere) and the JupyterLab cell link."""
+        title = title or self.target.heading or self.target.summary or f"cell {self.target.cell_index}"
         name = Path(self.target.notebook).name
-        parts = [f"[{name}: {title}]({self.repository})"]
+        parts = [f"[{name}: {title}]({_markdown_url(self.repository)})"]
         if self.cell_url:
-            parts.append(f"([open in JupyterLab]({self.cell_url}))")
+            parts.append(f"([open in JupyterLab]({_markdown_url(self.cell_url)}))")
         return " ".join(parts)
 
     def as_dict(self) -> dict:
@@ -256,14 +262,22 @@ def find_targets(
         targets = [t for t in targets if notebook in t.notebook]
     query = text.strip()
     fragment = query.split("#", 1)[1] if "#" in query else query
+    before_fragment = query.split("#", 1)[0] if "#" in query else ""
+    if before_fragment.endswith(".ipynb"):  # a pasted link: its notebook narrows the search
+        name = unquote(before_fragment).rsplit("/", 1)[-1]
+        targets = [t for t in targets if t.notebook.endswith("/" + name)]
     if fragment.startswith("cell-id="):
         fragment = fragment[len("cell-id=") :]
 
     by_id = [t for t in targets if t.cell_id == fragment]
     if by_id:
-        # a heading cell is best linked as its (first) section, which also carries the cell link
-        sections = [t for t in by_id if t.heading is not None]
-        return sections[:1] if sections else by_id
+        # one target per notebook (ids are unique within a notebook, not across the course); a
+        # heading cell is best linked as its first section, which also carries the cell link
+        # (targets list a cell's headings before the cell itself)
+        first_per_notebook: dict[str, Target] = {}
+        for t in by_id:
+            first_per_notebook.setdefault(t.notebook, t)
+        return list(first_per_notebook.values())
     headings = [t for t in targets if t.heading is not None]
     wanted = _normalise(query)
     as_words = _normalise(fragment.replace("-", " "))

@@ -307,6 +307,22 @@ _JS_OUTPUT_FINGERPRINT = """
 }
 """
 
+# The first code cell that shows a picture (a plot), or -1.
+_JS_FIRST_FIGURE = """
+() => {
+  const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells.get(i);
+    if (cell.type !== 'code') continue;
+    for (let k = 0; k < cell.outputs.length; k++) {
+      const out = cell.outputs.get(k).toJSON();
+      if (out.data && out.data['image/png']) return i;
+    }
+  }
+  return -1;
+}
+"""
+
 _JS_HEADING_IDS = """
 async () => {
   const notebook = window.jupyterapp.shell.currentWidget.content;
@@ -453,6 +469,11 @@ def show_cell(page, index: int):
     """Scroll cell ``index`` into view and return a locator for it."""
     page.evaluate(_JS_SHOW_CELL, index)
     return page.locator(f'[data-course-cell="{index}"]')
+
+
+def first_figure_cell(page) -> int:
+    """Index of the first code cell with a plot in its outputs, or -1."""
+    return page.evaluate(_JS_FIRST_FIGURE)
 
 
 def output_fingerprint(page, index: int) -> str:

@@ -22,6 +22,7 @@ from lab_driver import (
     chromium_missing_message,
     close_notebook,
     drag_slider,
+    first_figure_cell,
     heading_ids,
     heading_position,
     nbgrader_state,
@@ -137,8 +138,13 @@ def test_notebook_runs_and_its_sliders_update(lab_page, course_copy, notebook):
     source = (SOLUTIONS / notebook).read_text(encoding="utf-8")
     open_notebook(page, f"{ASSIGNMENT}/{notebook}")
     try:
+        started = time.monotonic()
         run_all_cells(page, timeout_s=RUN_TIMEOUT_S)
+        print(f"{notebook}: ran all cells in {time.monotonic() - started:.1f} s")
         outputs = notebook_outputs(page)
+        figure = first_figure_cell(page)
+        if figure >= 0:
+            show_cell(page, figure)
         _screenshot(page, stem)
         assert not outputs["errors"], f"{notebook} raised: {outputs['errors']}"
 
@@ -161,6 +167,9 @@ def test_notebook_runs_and_its_sliders_update(lab_page, course_copy, notebook):
                 )
                 wait_until_idle(page, timeout_s=SLIDER_UPDATE_TIMEOUT_S)
                 moved += 1
+                print(
+                    f"{notebook}: slider {moved} updated its output {time.monotonic() - started:.1f} s after the start"
+                )
                 _screenshot(page, f"{stem}-slider-{moved}")
                 assert changed, (
                     f"{notebook}, cell {index}: moving slider {number + 1} from {readout} to "
@@ -180,7 +189,7 @@ def test_notebook_runs_and_its_sliders_update(lab_page, course_copy, notebook):
         close_notebook(page)
 
 
-def _course_link(text: str, base_url: str) -> dict:
+def _course_link(text: str, base_url: str, notebook: str) -> dict:
     """What a mentor gets from `course link TEXT --format json` (the real command, in a subprocess)."""
     result = subprocess.run(
         [
@@ -235,9 +244,9 @@ def test_links_from_course_link_land_on_the_cell_and_the_section(lab_server, bro
     """
     notebook = next(name for name in NOTEBOOKS if name.startswith("02_"))
     notebook_path = f"{ASSIGNMENT}/{notebook}"
-    first_cell = _course_link(_cell_id_at(notebook, 0), lab_server.url)
-    last_cell = _course_link(_cell_id_at(notebook, -1), lab_server.url)
-    section = _course_link("Tune the Learning Rate", lab_server.url)
+    first_cell = _course_link(_cell_id_at(notebook, 0), lab_server.url, notebook)
+    last_cell = _course_link(_cell_id_at(notebook, -1), lab_server.url, notebook)
+    section = _course_link("Tune the Learning Rate", lab_server.url, notebook)
     for info in (first_cell, last_cell, section):
         assert info["notebook"] == f"notebooks/{notebook_path}", info
     page = browser.new_page()

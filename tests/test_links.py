@@ -109,6 +109,14 @@ def test_cell_id_and_anchor_forms_find_the_same_section(small_course, text):
     assert links.find_target(text, small_course).cell_id == "tune-the-learning-rate"
 
 
+def test_an_id_used_in_two_notebooks_is_ambiguous_unless_narrowed(small_course):
+    with pytest.raises(links.LinkError, match="matches 2 places"):
+        links.find_target("summary", small_course)
+    assert links.find_target("summary", small_course, notebook="01").notebook.endswith("01_fixed_rate.ipynb")
+    pasted = "http://localhost:8888/lab/tree/learning-rate/02_sweep.ipynb#cell-id=summary"
+    assert links.find_target(pasted, small_course).notebook.endswith("02_sweep.ipynb")
+
+
 def test_text_in_a_code_cell_finds_that_cell(small_course):
     target = links.find_target("LearningRateScheduler(", small_course)
     assert (target.kind, target.cell_id, target.cell_type) == ("cell", "sweep", "code")
@@ -279,9 +287,9 @@ def test_every_notebook_target_has_a_cell_id():
 FAQ_QUESTIONS = [
     "rate go up",  # why the rate goes up during the sweep when decay makes it go down
     "re-initialise",  # why the sweep does not re-initialise the model for each rate
-    "valley",  # how to read the valley
+    "read the valley",  # how to read the valley
     "rebuilt",  # why the model is rebuilt before retraining
-    "decay",  # how the valley connects to decay
+    "connect to decay",  # how the valley connects to decay
 ]
 
 
@@ -292,7 +300,8 @@ def _faq_sections() -> dict[str, str]:
 
 
 def _markdown_links(text: str) -> list[str]:
-    return re.findall(r"\]\(([^)\s]+)\)", text)
+    """Link destinations, plain ``](url)`` or in angle brackets ``](<url>)``."""
+    return [bracketed or plain for bracketed, plain in re.findall(r"\]\((?:<([^>]+)>|([^)\s]+))\)", text)]
 
 
 def test_faq_links_resolve_to_existing_headings_or_cells():

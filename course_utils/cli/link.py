@@ -57,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--root", default=None, help="course directory (default: the repository of this package)"
     )
     parser.add_argument(
+        "--title", default=None, help="link text for --format markdown (default: the heading)"
+    )
+    parser.add_argument(
         "--format",
         choices=("text", "markdown", "json"),
         default="text",
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(found.as_dict(), indent=2))
     elif args.format == "markdown":
-        print(found.as_markdown())
+        print(found.as_markdown(args.title))
     else:
         print(found.as_text())
     return 0
