@@ -297,6 +297,24 @@ def kernel_command(
     return [support.bwrap, *args, "--", *inner]
 
 
+# Unix socket paths are limited to 107 bytes; ipc sockets are "<runtime dir>/zmq-<port>".
+_MAX_SOCKET_FOLDER = 80
+
+
+def _socket_folder(preferred: str) -> str | None:
+    """Where to make the kernel's socket folder: ``preferred`` if its paths stay short enough."""
+    for candidate in (preferred, tempfile.gettempdir(), "/tmp"):
+        if (
+            candidate
+            and len(candidate) + len("/kernel-xxxxxxxx") <= _MAX_SOCKET_FOLDER
+            and os.path.isdir(candidate)
+        ):
+            return candidate
+    raise SandboxUnavailable(
+        f"no temporary folder with a path short enough for kernel sockets (tried {preferred!r})"
+    )
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager that starts every kernel inside the sandbox.
 
@@ -311,7 +329,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._runtime_dir = tempfile.mkdtemp(prefix="kernel-", dir=self.runtime_root or None)
+        self._runtime_dir = tempfile.mkdtemp(prefix="kernel-", dir=_socket_folder(self.runtime_root))
         # ZeroMQ over files: works across the network namespace (TCP on loopback would not).
         self.transport = "ipc"
         self.ip = os.path.join(self._runtime_dir, "zmq")
