@@ -70,6 +70,8 @@ _PASSED_ENVIRONMENT = (
     "PYDEVD_DISABLE_FILE_VALIDATION",
 )
 _SANDBOX_HOME = "/tmp/home"
+#: Size of the sandbox's private /tmp (a tmpfs, so it is memory the kernel's RLIMIT_AS does not count).
+TMP_BYTES = 512 * 2**20
 
 
 class SandboxUnavailable(RuntimeError):
@@ -170,7 +172,19 @@ def bwrap_arguments(
         path = Path("/etc") / entry
         if path.exists():
             args += ["--ro-bind", str(path), str(path)]
-    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", _SANDBOX_HOME]
+    # /tmp is memory-backed and outside RLIMIT_AS: cap its size.
+    args += [
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--size",
+        str(TMP_BYTES),
+        "--tmpfs",
+        "/tmp",
+        "--dir",
+        _SANDBOX_HOME,
+    ]
     for path in read_only:
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
