@@ -426,14 +426,28 @@ def open_notebook(page, path: str) -> None:
 
 
 def wait_for_notebook_from_url(page, path: str, timeout_ms: float = 120_000) -> None:
-    """After navigating to a notebook URL, wait until that notebook is the current panel and ready."""
-    wait_for_app(page, timeout_ms)
-    page.wait_for_function(
-        "(path) => { const p = window.jupyterapp.shell.currentWidget; return !!(p && p.context && p.context.path === path); }",
-        arg=path,
-        timeout=timeout_ms,
-    )
-    page.evaluate(_JS_WAIT_PANEL_READY, path)
+    """After navigating to a notebook URL, wait until that notebook is the current panel and ready.
+
+    JupyterLab may reload the page once on its own (to move it to another workspace), so a
+    lost page context is retried.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    for attempt in range(3):
+        try:
+            wait_for_app(page, timeout_ms)
+            page.wait_for_function(
+                "(path) => { const a = window.jupyterapp; const p = a && a.shell.currentWidget;"
+                " return !!(p && p.context && p.context.path === path); }",
+                arg=path,
+                timeout=timeout_ms,
+            )
+            page.evaluate(_JS_WAIT_PANEL_READY, path)
+            return
+        except PlaywrightError:
+            if attempt == 2:
+                raise
+            page.wait_for_load_state("domcontentloaded")
 
 
 def kernel_state(page) -> dict:
