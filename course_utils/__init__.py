@@ -45,6 +45,8 @@ _EXPORTS = {
     "decay_explorer": "widgets",
     "usable_range": "suggest",
     "smooth_losses": "suggest",
+    "epochs_to_reach": "convergence",
+    "convergence_table": "convergence",
 }
 
 __all__ = sorted(_EXPORTS)
