@@ -11,7 +11,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: lab test lint env release bench clean
+.PHONY: lab test lint env system release bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
@@ -27,11 +27,17 @@ lab: env
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) --ServerApp.port_retries=0 \
 		$(if $(DISPLAY),,--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# System packages the tests use: Chromium (browser tests) and bubblewrap (grading sandbox).
+# As root they are installed with apt-get; otherwise each step says what to install and fails.
+system: env
+	$(BIN)/python -m course_utils.browser_setup
+	$(BIN)/python -m course_utils.grading.sandbox_setup
+
 lint: env
 	$(BIN)/ruff check course_utils tests benchmarks
 	$(BIN)/ruff format --check course_utils tests benchmarks
 
-test: env lint
+test: env lint system
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 release: env
