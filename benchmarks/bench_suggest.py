@@ -32,7 +32,7 @@ import evaluate  # noqa: E402
 from course_utils.suggest import SUGGESTION_METHODS, suggest_lr  # noqa: E402
 
 #: the constant of the default rule checked by leave-one-problem-out (option name, values tried)
-TUNED_OPTION = ("decades_below", (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0))
+TUNED_OPTION = ("divisor", (2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0))
 
 
 def ours():
@@ -90,7 +90,11 @@ def leave_one_problem_out(cases):
     for held_out in problems:
         train = [i for i, case in enumerate(cases) if case.problem != held_out]
         test = [i for i, case in enumerate(cases) if case.problem == held_out]
-        best = max(values, key=lambda value: (sum(hits_by_value[value][i] for i in train), -abs(value - 1)))
+        # ties go to the value nearest the default (on a log scale)
+        best = max(
+            values,
+            key=lambda value: (sum(hits_by_value[value][i] for i in train), -abs(np.log(value / 4.0))),
+        )
         hits = sum(hits_by_value[best][i] for i in test)
         total, count = total + hits, count + len(test)
         lines.append(f"  held out {held_out:<16} chose {option}={best:<5} -> {hits}/{len(test)}")

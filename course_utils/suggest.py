@@ -1,9 +1,21 @@
 """Read a learning-rate sweep: smooth the curve, find the usable part, suggest a rate.
 
-A sweep trains while the rate grows, so the curve mixes two things: how well each rate trains
+A sweep trains while the rate grows, so its curve mixes two things: how well each rate trains
 and how much training has already happened. The rules here read the curve the way the lesson
-asks students to ("where the loss still falls steadily, before it becomes unstable") and never
-crash on a diverged tail (NaN or inf losses).
+asks students to ("where the loss still falls steadily, before it becomes unstable"):
+
+1. smooth the log-loss with a *centred* running median, so that noise is tamed without moving
+   the curve to the right (an exponential moving average lags, and its minimum with it);
+2. find where the curve turns unstable: the first lasting rise clearly above the best loss so
+   far, judged against the local noise. Divergence is read from the shape, not from NaN alone:
+   a run whose ReLU units died settles on a plateau (and may even fall again) without NaN;
+3. the *bottom* is the lowest smoothed loss before that point, the usable range runs from
+   where the loss clearly starts to fall up to the bottom, and the default suggestion sits a
+   quarter of the bottom's rate: far enough below the edge for a whole training run at one
+   fixed rate, close enough to still train fast.
+
+NaN and inf losses (a diverged tail) end the readable curve and never crash anything.
+How well the default does against other finders is measured by ``benchmarks/bench_suggest.py``.
 """
 
 from __future__ import annotations
@@ -21,15 +33,31 @@ SUGGESTION_METHODS = ("valley", "steepest", "minimum")
 #: A curve needs at least this many finite losses before any rule can read it.
 MIN_POINTS = 5
 
+#: Width of the centred running median, in decades of rate.
+SMOOTHING = 0.3
+
+#: A rise of the smoothed loss above its best by this fraction (25 %) may mark the instability...
+RISE = 0.25
+
+#: ...if it also exceeds this many standard deviations of the smoothed curve's local noise...
+NOISE_Z = 4.0
+
+#: ...and lasts this many decades of rate (or until the sweep ends).
+PERSIST = 0.3
+
+#: Defaults of the rules: the valley is the bottom's rate divided by 4; "minimum" by 10.
+VALLEY_DIVISOR = 4.0
+MINIMUM_DIVISOR = 10.0
+
 
 def smooth_losses(losses, beta: float = 0.98) -> np.ndarray:
     """Debiased exponential moving average of ``losses``, as range tests usually plot it.
 
     NaN and inf values are skipped (they do not poison the average) and stay NaN in the result,
     so a diverged tail shows as a gap. ``beta=0`` returns the finite losses unchanged. The
-    average lags the raw curve (it only looks backwards): the heavier the smoothing, the further
-    right features such as the minimum appear, which is why :func:`suggest_lr` uses its own
-    centred smoothing instead.
+    average only looks backwards, so it lags the raw curve: the heavier the smoothing, the
+    further right the minimum appears. That is why :func:`suggest_lr` reads the raw losses with
+    a centred smoother of its own instead.
     """
     losses = as_1d_float_array("losses", losses, min_length=0)
     beta = check_real("beta", beta, non_negative=True, below=1.0)
@@ -44,14 +72,18 @@ def smooth_losses(losses, beta: float = 0.98) -> np.ndarray:
     return smoothed
 
 
+# ---------------------------------------------------------------------------------------------
+# Reading a curve
+
+
 def _check_curve(lrs, losses) -> tuple[np.ndarray, np.ndarray]:
     """Validate a sweep and return the part a rule may read (rates, losses), all finite."""
     lrs = as_1d_float_array("lrs", lrs)
     losses = as_1d_float_array("losses", losses)
     check_same_length("lrs", lrs, "losses", losses)
-    if not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
-        bad = lrs[~np.isfinite(lrs) | (lrs <= 0)][0]
-        raise ValueError(f"lrs must be positive finite learning rates; got {bad!r} among them.")
+    bad = ~np.isfinite(lrs) | (lrs <= 0)
+    if bad.any():
+        raise ValueError(f"lrs must be positive finite learning rates; got {lrs[bad][0]!r} among them.")
     steps = np.diff(lrs)
     if np.any(steps <= 0):
         where = int(np.argmax(steps <= 0))
@@ -65,73 +97,122 @@ def _check_curve(lrs, losses) -> tuple[np.ndarray, np.ndarray]:
             f"losses must hold at least {MIN_POINTS} finite values to suggest a rate; "
             f"got {int(finite.sum())} finite out of {len(losses)}."
         )
-    # A loss that became NaN/inf means the run diverged: nothing after it is trustworthy.
-    first_bad = int(np.argmin(finite)) if not finite.all() else len(losses)
+    # A loss that became NaN/inf means the run diverged there: nothing after it can be trusted.
+    first_bad = len(losses) if finite.all() else int(np.argmin(finite))
     if first_bad >= MIN_POINTS:
         return lrs[:first_bad], losses[:first_bad]
+    # NaN early and finite values after it: not a sweep that diverged; read what is finite.
     return lrs[finite], losses[finite]
 
 
-def _centred_median(log_lrs: np.ndarray, values: np.ndarray, width_decades: float) -> np.ndarray:
-    """Median of each value and its neighbours within ``width_decades / 2`` on the log-rate axis.
+def _centred_windows(
+    log_lrs: np.ndarray, width_decades: float, min_side: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each point, the slice ``[low, high)`` of its neighbours within ``width_decades / 2``.
 
-    Centred, so unlike an exponential moving average it does not move the curve to the right,
-    and a median, so one bad batch does not fake a rise. At least two neighbours on each side
-    are used, so coarse sweeps are smoothed too.
+    At least ``min_side`` neighbours on each side are taken, so that coarse sweeps (few points
+    per decade) are smoothed too.
     """
     half = width_decades / 2
-    count = len(values)
+    index = np.arange(len(log_lrs))
     low = np.searchsorted(log_lrs, log_lrs - half, side="left")
     high = np.searchsorted(log_lrs, log_lrs + half, side="right")
-    index = np.arange(count)
-    low = np.maximum(np.minimum(low, index - 2), 0)
-    high = np.minimum(np.maximum(high, index + 3), count)
+    low = np.maximum(np.minimum(low, index - min_side), 0)
+    high = np.minimum(np.maximum(high, index + min_side + 1), len(log_lrs))
+    return low, high
+
+
+def _centred_median(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Median of each window: centred, so no shift to the right; a median, so one wild batch
+    does not fake a rise."""
     return np.array([np.median(values[a:b]) for a, b in zip(low, high, strict=True)])
+
+
+def _local_noise(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Robust standard deviation of the point-to-point noise inside each window.
+
+    Local, because a sweep's noise changes along the curve: while the model is poor every batch
+    scores alike, once it fits the batches differ much more. Differences between neighbours
+    leave the curve's own trend out.
+    """
+    steps = np.diff(values)
+    noise = np.zeros(len(values))
+    for index, (a, b) in enumerate(zip(low, high, strict=True)):
+        window = steps[a : max(b - 1, a)]
+        if len(window) >= 2:
+            noise[index] = 1.4826 * np.median(np.abs(window - np.median(window))) / math.sqrt(2)
+    return noise
+
+
+def _running_argmin(values: np.ndarray) -> np.ndarray:
+    """Index of the lowest value among ``values[: i + 1]``, for every ``i``."""
+    best = np.zeros(len(values), dtype=int)
+    for index in range(1, len(values)):
+        best[index] = index if values[index] < values[best[index - 1]] else best[index - 1]
+    return best
 
 
 @dataclass(frozen=True)
 class _Reading:
-    """A sweep read once, shared by every rule: positions on the log axis and landmarks."""
+    """A sweep read once: positions on the log axis, the smoothed curve and its landmarks."""
 
     lrs: np.ndarray
     log_lrs: np.ndarray
-    smoothed: np.ndarray  # log of the loss (or the loss itself if some are <= 0), smoothed
+    smoothed: np.ndarray  # log of the loss (the loss itself if some are <= 0), smoothed
     start: int  # first point where the loss has clearly fallen below where it began
     bottom: int  # lowest smoothed loss before the instability
     edge: int  # first point of the instability (the last point if the curve never turns up)
 
+    def rate_at(self, position: float) -> float:
+        """The rate at ``position`` (log10) on the axis, kept inside the swept range."""
+        position = min(max(position, self.log_lrs[0]), self.log_lrs[-1])
+        return float(min(max(10**position, self.lrs[0]), self.lrs[-1]))
 
-def _read(lrs, losses, smoothing: float = 0.2, rise: float = 0.25) -> _Reading:
+
+def _read(lrs, losses, smoothing: float = SMOOTHING, rise: float = RISE) -> _Reading:
     lrs, losses = _check_curve(lrs, losses)
     smoothing = check_real("smoothing", smoothing, non_negative=True)
     rise = check_real("rise", rise, positive=True)
     log_lrs = np.log10(lrs)
     if np.all(losses > 0):
-        # On a log scale a rise of 25 % means the same for a loss of 500 and of 0.05.
+        # On a log scale a rise of 25 % means the same for a loss of 500 and one of 0.05.
         values, margin = np.log(losses), math.log1p(rise)
     else:
         values = losses
         margin = rise * max(float(np.ptp(losses)), np.finfo(float).tiny)
-    smoothed = _centred_median(log_lrs, values, smoothing) if smoothing > 0 else values.copy()
+    if smoothing > 0:
+        low, high = _centred_windows(log_lrs, smoothing)
+        smoothed = _centred_median(values, low, high)
+        # A median of k noisy points wanders by about 1.25 sigma / sqrt(k); sigma is measured
+        # over a wider window so that it is itself steady.
+        noise = _local_noise(values, *_centred_windows(log_lrs, 3 * smoothing, min_side=8))
+        noise = 1.25 * noise / np.sqrt(high - low)
+    else:
+        smoothed, noise = values.copy(), np.zeros(len(values))
     running_min = np.minimum.accumulate(smoothed)
-    # Instability: the smoothed loss climbs clearly above the best so far, after the loss has
-    # clearly fallen (a wobble at the very start, before any progress, is not instability).
-    unstable = (smoothed > running_min + margin) & (smoothed[0] - running_min > margin)
-    edge = int(np.argmax(unstable)) if unstable.any() else len(smoothed) - 1
+    # The best point so far and the current one each carry their own noise.
+    margin = np.maximum(margin, NOISE_Z * np.maximum(noise, noise[_running_argmin(smoothed)]))
+    # Instability: the smoothed loss climbs clearly above the best so far, once the loss has
+    # clearly fallen (a wobble at the start, before any progress, is not instability), and
+    # stays above the best plus half the margin for PERSIST decades (a spike is not the edge).
+    candidates = np.flatnonzero((smoothed > running_min + margin) & (smoothed[0] - running_min > margin))
+    ends = np.searchsorted(log_lrs, log_lrs + PERSIST, side="right")
+    edge = len(smoothed) - 1
+    for index in candidates:
+        if np.all(smoothed[index : ends[index]] > running_min[index] + margin[index] / 2):
+            edge = int(index)
+            break
     bottom = int(np.argmin(smoothed[: edge + 1]))
-    fallen = smoothed[: bottom + 1] < smoothed[0] - margin
+    fallen = smoothed[: bottom + 1] < smoothed[0] - margin[: bottom + 1]
     start = int(np.argmax(fallen)) if fallen.any() else 0
     return _Reading(lrs, log_lrs, smoothed, start, bottom, edge)
 
 
-def _at(reading: _Reading, position: float) -> float:
-    """The rate at ``position`` on the log axis, kept inside the swept range."""
-    position = min(max(position, reading.log_lrs[0]), reading.log_lrs[-1])
-    return float(min(max(10**position, reading.lrs[0]), reading.lrs[-1]))
-
+# ---------------------------------------------------------------------------------------------
+# Public rules
 
 _OPTIONS = {
-    "valley": {"smoothing", "rise", "decades_below"},
+    "valley": {"smoothing", "rise", "divisor"},
     "steepest": {"smoothing", "rise"},
     "minimum": {"smoothing", "rise", "divisor"},
 }
@@ -142,19 +223,19 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
 
     Methods:
 
-    - ``"valley"`` (default): ``decades_below`` (default 1) decades below the point where the
-      loss turns unstable, i.e. climbs ``rise`` (default 25 %) above the best loss seen so far;
-      the lowest rate swept if that lands below it.
-    - ``"steepest"``: the rate where the smoothed loss falls fastest per decade of rate, looking
-      only before the instability.
-    - ``"minimum"``: the rate of the lowest smoothed loss before the instability, divided by
-      ``divisor`` (default 10, the usual rule of thumb; ``divisor=1`` gives the lowest point).
+    - ``"valley"`` (default): a quarter of the rate at the bottom of the valley (the lowest
+      smoothed loss before the curve turns unstable), kept inside the usable range: the loss
+      still falls steadily there, half a decade clear of the instability.
+    - ``"steepest"``: the rate where the smoothed loss falls fastest (relative to its size) per
+      decade of rate, looking only before the bottom.
+    - ``"minimum"``: the rate at the bottom divided by 10, the usual rule of thumb
+      (``divisor=1`` gives the bottom itself).
 
-    Pass the raw losses: every rule reads a centred running median of the log-loss,
-    ``smoothing`` decades wide (default 0.2), which does not shift the curve to the right as an
-    exponential moving average does. Losses from the first NaN/inf on are ignored (the run
-    diverged there), and the instability is read from the curve's shape, not from NaN alone: a
-    run whose ReLU units died plateaus instead of producing NaN.
+    Pass the raw losses (per batch or per epoch): every rule reads a centred running median of
+    the log-loss, ``smoothing`` decades wide (default 0.3). ``rise`` (default 0.25) is how far
+    above its best the smoothed loss must climb to mark the instability; ``divisor`` changes the
+    valley's 4 or the minimum's 10. Losses from the first NaN/inf on are ignored. The result is
+    always within ``[lrs[0], lrs[-1]]``.
     """
     method = check_choice("method", method, SUGGESTION_METHODS)
     unknown = set(options) - _OPTIONS[method]
@@ -162,23 +243,25 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
         raise TypeError(
             f"suggest_lr(method={method!r}) takes options {sorted(_OPTIONS[method])}; got {sorted(unknown)}."
         )
-    reading = _read(lrs, losses, options.get("smoothing", 0.2), options.get("rise", 0.25))
+    reading = _read(lrs, losses, options.get("smoothing", SMOOTHING), options.get("rise", RISE))
+    if method == "steepest":
+        stop = max(reading.bottom, 1)
+        slopes = np.diff(reading.smoothed[: stop + 1]) / np.diff(reading.log_lrs[: stop + 1])
+        return float(reading.lrs[int(np.argmin(slopes))])
+    default = VALLEY_DIVISOR if method == "valley" else MINIMUM_DIVISOR
+    divisor = check_real("divisor", options.get("divisor", default), positive=True)
+    position = reading.log_lrs[reading.bottom] - math.log10(divisor)
     if method == "valley":
-        decades_below = check_real("decades_below", options.get("decades_below", 1.0), non_negative=True)
-        return _at(reading, reading.log_lrs[reading.edge] - decades_below)
-    if method == "minimum":
-        divisor = check_real("divisor", options.get("divisor", 10.0), positive=True)
-        return _at(reading, reading.log_lrs[reading.bottom] - math.log10(divisor))
-    stop = max(reading.bottom, 1)
-    slopes = np.diff(reading.smoothed[: stop + 1]) / np.diff(reading.log_lrs[: stop + 1])
-    return float(reading.lrs[int(np.argmin(slopes))])
+        position = min(max(position, reading.log_lrs[reading.start]), reading.log_lrs[reading.bottom])
+    return reading.rate_at(position)
 
 
 def usable_range(lrs, losses) -> tuple[float, float]:
     """The rates where the loss falls steadily, before instability: ``(low_lr, high_lr)``.
 
-    ``low_lr`` is where the smoothed loss has clearly started to fall (25 % below where it
-    began), ``high_lr`` where it bottoms out before turning unstable. Plots shade this band.
+    ``low_lr`` is where the smoothed loss has clearly started to fall (by the same margin that
+    marks the instability), ``high_lr`` the bottom of the valley, before the curve turns
+    unstable. Plots shade this band; the default suggestion lies inside it.
     """
     reading = _read(lrs, losses)
     return float(reading.lrs[reading.start]), float(reading.lrs[reading.bottom])
