@@ -11,11 +11,15 @@ table applies the bare rules to the raw curve. The last table is an honest check
 tuned constant: leave one problem out, pick the constant on the other problems, score the
 held-out one.
 
-Run: ``.venv/bin/python benchmarks/bench_suggest.py`` (a few seconds; no training).
+The set has two parts: the *tune* set, on which the rule's constants were chosen, and a
+*holdout* set of problems generated only after the rule was frozen (``split`` in the data).
+
+Run: ``.venv/bin/python benchmarks/bench_suggest.py [--cases]`` (some 10-20 s; no training).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from functools import partial
@@ -61,22 +65,21 @@ def _misses(results):
     return text + (f", {failed} failed" if failed else "")
 
 
-def table(title, methods, cases):
-    groups = list(evaluate.GROUPS)
-    width = max(len(name) for name in methods) + 2
+def table(title, rates, cases):
+    """Print one row per method; ``rates`` maps a method's name to its suggestion per case."""
+    width = max(len(name) for name in rates) + 2
+    columns = {group: max(len(group), 11) + 2 for group in evaluate.GROUPS}
     print(f"\n{title}")
-    header = f"{'method':<{width}}" + "".join(f"{group:>{max(len(group), 11) + 2}}" for group in groups)
+    header = f"{'method':<{width}}" + "".join(f"{group:>{size}}" for group, size in columns.items())
     print(header + "   misses (distance to band)")
     print("-" * (len(header) + 40))
-    scores = {}
-    for name, method in methods.items():
-        results = evaluate.evaluate(method, cases)
-        scores[name] = sum(hit for hit, _, _ in results)
-        cells = "".join(
-            f"{_cell(results, cases, group):>{max(len(group), 11) + 2}}" for group in evaluate.GROUPS
-        )
+    hits = {}
+    for name, suggested in rates.items():
+        results = evaluate.score_all(suggested, cases)
+        hits[name] = sum(hit for hit, _, _ in results)
+        cells = "".join(f"{_cell(results, cases, group):>{size}}" for group, size in columns.items())
         print(f"{name:<{width}}{cells}   {_misses(results)}")
-    return scores
+    return hits
 
 
 def leave_one_problem_out(cases):
@@ -97,34 +100,66 @@ def leave_one_problem_out(cases):
         )
         hits = sum(hits_by_value[best][i] for i in test)
         total, count = total + hits, count + len(test)
-        lines.append(f"  held out {held_out:<16} chose {option}={best:<5} -> {hits}/{len(test)}")
-    print(f"\nLeave one problem out: tune {option} over {values} on the other problems")
+        lines.append(f"  held out {held_out:<18} chose {option}={best:<5} -> {hits}/{len(test)}")
+    print(f"\nLeave one problem out: tune the valley's {option} over {values} on the other problems")
     print("\n".join(lines))
     print(f"  held-out hit rate: {total}/{count} = {100 * total / count:.0f}%")
     in_sample = {value: sum(hits) for value, hits in hits_by_value.items()}
-    print("  in-sample hits by value: " + ", ".join(f"{value}: {hits}" for value, hits in in_sample.items()))
+    print(
+        "  hits by value on all cases: "
+        + ", ".join(f"{value:g}: {hits}" for value, hits in in_sample.items())
+    )
+
+
+def list_cases(rates, cases):
+    names = list(rates)
+    print("\nPer case: suggested rate, * = in the good band; band = lowest..highest good grid rate")
+    print(f"{'case':<34}{'band':>20}  " + "  ".join(f"{name[-18:]:>18}" for name in names))
+    for index, case in enumerate(cases):
+        band = case.grid[case.good]
+        cells = []
+        for name in names:
+            rate = rates[name][index]
+            if isinstance(rate, Exception):
+                cells.append(f"{'error':>18}")
+            else:
+                hit, _ = evaluate.score(case, rate)
+                cells.append(f"{rate:>17.2e}{'*' if hit else ' '}")
+        print(f"{case.id:<34}{band.min():>9.1e}..{band.max():<9.1e}  " + "  ".join(cells))
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", action="store_true", help="also list every case's suggestions")
+    args = parser.parse_args()
     cases = evaluate.load_cases()
-    print(f"{len(cases)} sweep curves from {len({c.problem for c in cases})} problems; ground truth:")
-    print("good band = grid rates whose retrained validation metric (mean of 2 seeds, last 3 epochs)")
-    print(
-        "is within 10 % of the best: MAE <= 1.1 x best (regression), accuracy >= 0.9 x best (classification)."
-    )
-    library = {name: method for name, method in baselines.BASELINES.items()}
-    scores = table("Hit rate, baselines as their libraries apply them", {**ours(), **library}, cases)
-    raw = {f"{name} (raw)": baselines.raw(rule) for name, rule in baselines.RAW_RULES.items()}
-    table("Hit rate, baseline rules on the raw curve (cut at the first NaN)", {**ours(), **raw}, cases)
     loss_cases = evaluate.load_cases(score="loss")
+    splits = {split: sum(case.split == split for case in cases) for split in ("tune", "holdout")}
+    print(
+        f"{len(cases)} sweep curves from {len({c.problem for c in cases})} problems "
+        f"({splits['tune']} in the tune set, {splits['holdout']} held out: made after the rule was frozen)."
+    )
+    print("Good band = grid rates whose retrained validation metric (mean of 2 seeds, last 3 epochs) is")
+    print("within 10 % of the best: MAE <= 1.1 x best (regression), accuracy >= 0.9 x best (classification).")
+    methods = {**ours(), **baselines.BASELINES}
+    methods.update({f"{name} (raw)": baselines.raw(rule) for name, rule in baselines.RAW_RULES.items()})
+    rates = {name: evaluate.suggestions(method, cases) for name, method in methods.items()}
+    library = [*ours(), *baselines.BASELINES]
+    hits = table("Hit rate, baselines as their libraries apply them", {n: rates[n] for n in library}, cases)
+    raw = [*ours(), *(name for name in rates if name.endswith("(raw)"))]
+    table(
+        "Hit rate, baseline rules on the raw curve (cut at the first NaN)", {n: rates[n] for n in raw}, cases
+    )
     table(
         "Hit rate when the band is read from the validation loss (MSE / cross-entropy) instead",
-        {**ours(), **library},
+        {n: rates[n] for n in library},
         loss_cases,
     )
     leave_one_problem_out(cases)
-    default = scores["ours: valley"]
-    beaten = [name for name in library if scores[name] >= default]
+    if args.cases:
+        list_cases({n: rates[n] for n in library}, cases)
+    default = hits["ours: valley"]
+    beaten = [name for name in baselines.BASELINES if hits[name] >= default]
     print("\nDefault beats every baseline (library pipeline):", "yes" if not beaten else f"NO ({beaten})")
 
 

@@ -122,10 +122,29 @@ def _centred_windows(
     return low, high
 
 
+def _window_apply(values: np.ndarray, low: np.ndarray, high: np.ndarray, statistic) -> np.ndarray:
+    """``statistic(values[low[i]:high[i]])`` for every ``i``, computed for all windows of one
+    length at once (a sweep has only a few distinct window lengths)."""
+    result = np.zeros(len(low))
+    lengths = high - low
+    for length in np.unique(lengths):
+        rows = np.flatnonzero(lengths == length)
+        if length == 0:
+            continue
+        windows = values[low[rows, None] + np.arange(length)]
+        result[rows] = statistic(windows)
+    return result
+
+
 def _centred_median(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Median of each window: centred, so no shift to the right; a median, so one wild batch
     does not fake a rise."""
-    return np.array([np.median(values[a:b]) for a, b in zip(low, high, strict=True)])
+    return _window_apply(values, low, high, lambda windows: np.median(windows, axis=1))
+
+
+def _robust_spread(windows: np.ndarray) -> np.ndarray:
+    deviations = np.abs(windows - np.median(windows, axis=1, keepdims=True))
+    return 1.4826 * np.median(deviations, axis=1)
 
 
 def _local_noise(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -136,11 +155,9 @@ def _local_noise(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.nd
     leave the curve's own trend out.
     """
     steps = np.diff(values)
-    noise = np.zeros(len(values))
-    for index, (a, b) in enumerate(zip(low, high, strict=True)):
-        window = steps[a : max(b - 1, a)]
-        if len(window) >= 2:
-            noise[index] = 1.4826 * np.median(np.abs(window - np.median(window))) / math.sqrt(2)
+    step_high = np.maximum(high - 1, low)
+    noise = _window_apply(steps, low, step_high, _robust_spread) / math.sqrt(2)
+    noise[step_high - low < 2] = 0.0
     return noise
 
 

@@ -103,6 +103,26 @@ def test_valley_lies_below_the_blow_up_and_above_the_flat_start():
     assert 3e-7 < lr < 3e-5, lr
 
 
+def test_valley_is_a_quarter_of_the_rate_at_the_bottom():
+    lrs, losses = textbook_curve()
+    bottom = lrs[np.argmin(losses)]
+    assert suggest_lr(lrs, losses, smoothing=0) == pytest.approx(bottom / 4)
+    assert suggest_lr(lrs, losses, smoothing=0, divisor=2) == pytest.approx(bottom / 2)
+    assert suggest_lr(lrs, losses, method="minimum", smoothing=0) == pytest.approx(bottom / 10)
+
+
+def test_smoothing_does_not_shift_the_bottom_to_the_right():
+    """A noisy curve read with the default centred smoothing keeps its bottom where it was."""
+    lrs, clean = textbook_curve(num=400)
+    _, noisy = textbook_curve(num=400, noise=0.3, seed=3)
+    bottom = lrs[np.argmin(clean)]
+    found = suggest_lr(lrs, noisy, method="minimum", divisor=1)
+    assert abs(np.log10(found / bottom)) < 0.25
+    # whereas the minimum of the exponential moving average sits further right
+    lagged = lrs[np.nanargmin(smooth_losses(noisy))]
+    assert lagged > found
+
+
 def test_steepest_finds_the_steepest_fall_and_minimum_divides_the_bottom():
     lrs, losses = textbook_curve()
     # steepest relative fall: the largest drop of log(loss) between neighbouring rates
@@ -248,6 +268,8 @@ def check_answer(lrs, losses, method="valley"):
     assert lrs[0] * (1 - 1e-12) <= lr <= lrs[-1] * (1 + 1e-12)
     low, high = usable_range(lrs, losses)
     assert lrs[0] * (1 - 1e-12) <= low <= high <= lrs[-1] * (1 + 1e-12)
+    if method == "valley":  # the default suggestion lies in the band the plots shade
+        assert low * (1 - 1e-9) <= lr <= high * (1 + 1e-9)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -22,6 +22,7 @@ TOLERANCE = 0.10
 class Case:
     id: str
     problem: str
+    split: str  # "tune" (the rule's constants were chosen on these) or "holdout" (made afterwards)
     task: str
     optimizer: str
     per: str
@@ -60,6 +61,7 @@ def load_cases(path=CURVES, score="metric") -> list[Case]:
             Case(
                 id=curve["id"],
                 problem=curve["problem"],
+                split=curve.get("split", "tune"),
                 task=curve["task"],
                 optimizer=curve["optimizer"],
                 per=curve["per"],
@@ -86,6 +88,8 @@ def score(case: Case, lr: float) -> tuple[bool, float]:
 
 GROUPS = {
     "all": lambda case: True,
+    "tune set": lambda case: case.split == "tune",
+    "holdout": lambda case: case.split == "holdout",
     "per-epoch": lambda case: case.per == "epoch",
     "per-batch": lambda case: case.per == "batch",
     "SGD": lambda case: case.optimizer == "sgd",
@@ -95,15 +99,28 @@ GROUPS = {
 }
 
 
-def evaluate(method, cases):
-    """Per case: ``(hit, signed distance)``; a method that raises counts as a miss at distance inf."""
-    results = []
+def suggestions(method, cases):
+    """The rate ``method(lrs, losses)`` suggests for every case; an exception is kept as is."""
+    rates = []
     for case in cases:
         try:
-            lr = float(method(case.lrs, case.losses))
+            rates.append(float(method(case.lrs, case.losses)))
         except Exception as error:  # a baseline that fails on a curve misses it
-            results.append((False, float("inf"), repr(error)))
-            continue
-        hit, distance = score(case, lr)
-        results.append((hit, distance, lr))
+            rates.append(error)
+    return rates
+
+
+def score_all(rates, cases):
+    """Per case: ``(hit, signed distance, rate)``; a failure counts as a miss at distance inf."""
+    results = []
+    for rate, case in zip(rates, cases, strict=True):
+        if isinstance(rate, Exception):
+            results.append((False, float("inf"), repr(rate)))
+        else:
+            results.append((*score(case, rate), rate))
     return results
+
+
+def evaluate(method, cases):
+    """``score_all(suggestions(method, cases), cases)``."""
+    return score_all(suggestions(method, cases), cases)

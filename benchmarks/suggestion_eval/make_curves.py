@@ -55,6 +55,7 @@ class Problem:
     build: object  # seed -> uncompiled keras model
     epochs: int  # training budget of each ground-truth run
     ranges: dict  # optimizer -> (low_lr, high_lr) for the sweeps and the grid
+    split: str = "tune"  # "holdout": made after the rule was frozen, never used to choose it
 
 
 # ----------------------------------------------------------------------------- data sets
@@ -67,11 +68,11 @@ def _series_windows(series, split, window):
     return train, valid
 
 
-def _dense(widths, outputs, activation=None):
+def _dense(widths, outputs, activation=None, hidden="relu"):
     def build(seed, inputs):
         keras.utils.set_random_seed(seed)
         layers = [keras.Input(shape=(inputs,))]
-        layers += [keras.layers.Dense(width, activation="relu") for width in widths]
+        layers += [keras.layers.Dense(width, activation=hidden) for width in widths]
         layers.append(keras.layers.Dense(outputs, activation=activation))
         return keras.Sequential(layers)
 
@@ -120,6 +121,22 @@ def spirals(num, rng, arms=3, noise=0.25):
     return x.astype("float32"), labels.astype("int32")
 
 
+def circles(num, rng, noise=0.35):
+    """Two noisy concentric rings (radius 1 and 2), one class per ring."""
+    labels = rng.integers(2, size=num)
+    angle = rng.uniform(0, 2 * np.pi, size=num)
+    radius = 1.0 + labels + rng.normal(scale=noise, size=num)
+    x = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    return x.astype("float32"), labels.astype("int32")
+
+
+def wavy_regression(num, rng):
+    """A smooth 1-D function plus noise, for a tanh network."""
+    x = rng.uniform(-3, 3, size=(num, 1))
+    y = np.sin(2 * x[:, 0]) + 0.1 * x[:, 0] ** 2 + rng.normal(scale=0.2, size=num)
+    return x.astype("float32"), y.astype("float32")
+
+
 def problems() -> list[Problem]:
     rng = np.random.default_rng(2026)
     _, series = synthetic_series()
@@ -131,6 +148,12 @@ def problems() -> list[Problem]:
     blobs_train, blobs_valid = gaussian_blobs(1000, rng, centres), gaussian_blobs(1000, rng, centres)
     spiral_train, spiral_valid = spirals(1500, rng), spirals(1000, rng)
     dense_10 = _dense((10, 10), 1)
+    # held-out problems: drawn from their own generator so that adding them changes nothing above
+    held_rng = np.random.default_rng(4242)
+    _, wide = synthetic_series(noise_level=10.0, amplitude=30.0, slope=0.08, seed=7)
+    wide_train, wide_valid = _series_windows(wide, 1000, 30)
+    circles_train, circles_valid = circles(1500, held_rng), circles(1000, held_rng)
+    wavy_train, wavy_valid = wavy_regression(1500, held_rng), wavy_regression(1000, held_rng)
     return [
         Problem(
             "series_dense",
@@ -185,6 +208,36 @@ def problems() -> list[Problem]:
             lambda seed: _dense((32, 32), 3, "softmax")(seed, 2),
             epochs=40,
             ranges={"sgd": (1e-5, 10.0), "adam": (1e-6, 10.0)},
+        ),
+        Problem(
+            "wide_series_dense",
+            "regression",
+            wide_train,
+            wide_valid,
+            lambda seed: _dense((30, 30), 1)(seed, 30),
+            epochs=25,
+            ranges={"sgd": (1e-8, 1e-3), "adam": (1e-5, 1.0)},
+            split="holdout",
+        ),
+        Problem(
+            "circles_mlp",
+            "classification",
+            circles_train,
+            circles_valid,
+            lambda seed: _dense((16, 16), 2, "softmax")(seed, 2),
+            epochs=25,
+            ranges={"sgd": (1e-5, 10.0), "adam": (1e-6, 10.0)},
+            split="holdout",
+        ),
+        Problem(
+            "wavy_tanh",
+            "regression",
+            wavy_train,
+            wavy_valid,
+            lambda seed: _dense((32, 32), 1, hidden="tanh")(seed, 1),
+            epochs=30,
+            ranges={"sgd": (1e-5, 10.0), "adam": (1e-6, 1.0)},
+            split="holdout",
         ),
     ]
 
@@ -334,6 +387,7 @@ def build_ground_truth(problem):
         entries.append(
             {
                 "problem": problem.name,
+                "split": problem.split,
                 "task": problem.task,
                 "optimizer": kind,
                 "epochs": problem.epochs,
@@ -359,6 +413,7 @@ def build_sweeps(problem):
                 {
                     "id": f"{problem.name}/{kind}/{per}/{seed}",
                     "problem": problem.name,
+                    "split": problem.split,
                     "task": problem.task,
                     "optimizer": kind,
                     "per": per,
