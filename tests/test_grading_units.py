@@ -371,3 +371,72 @@ def test_repository_bundle_has_no_solutions(tmp_path):
     bundle = build_student_bundle(course, "learning-rate", tmp_path / "course.zip")
     assert not any("/solutions/" in name or name.endswith("gradebook.db") for name in bundle.members)
     assert any(name.endswith("course_utils/__init__.py") for name in bundle.members)
+
+
+# ---------------------------------------------------------------------- merging into the gradebook
+
+
+def _grades(course: Course, student: str) -> dict:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url, course.course_id) as gradebook:
+        submission = gradebook.find_submission("toy", student)
+        return {
+            (notebook.name, grade.name): (
+                grade.auto_score,
+                grade.manual_score,
+                grade.needs_manual_grade,
+                notebook.flagged,
+            )
+            for notebook in submission.notebooks
+            for grade in notebook.grades
+        }
+
+
+def test_merge_records_results_keeps_manual_grades_and_is_idempotent(toy_course, tmp_path):
+    from nbgrader.api import Gradebook
+
+    from course_utils.grading.merge import merge_result, write_autograded
+    from course_utils.grading.worker import NotebookResult
+
+    course = Course.load(toy_course)
+    failed = SubmissionResult("merged", "toy", "h1", FAILED, ["grading failed: boom"])
+    merge_result(course.db_url, course.course_id, failed)
+    assert set(_grades(course, "merged").values()) == {(0, None, True, True)}
+
+    squares = NotebookResult(
+        "squares",
+        {
+            "test-squares": {"auto_score": 2.0, "needs_manual_grade": False},
+            "test-mean": {"auto_score": 0.0, "needs_manual_grade": False},
+        },
+        {},
+        None,
+        True,
+    )
+    stats = NotebookResult(
+        "stats", {"test-total": {"auto_score": 1.0, "needs_manual_grade": False}}, {}, None, True
+    )
+    graded = SubmissionResult("merged", "toy", "h2", FLAGGED, ["squares: cell 'mean': x"], [squares, stats])
+    merge_result(course.db_url, course.course_id, graded)
+    first = _grades(course, "merged")
+    assert first[("squares", "test-squares")] == (2.0, None, False, True)
+    assert first[("stats", "test-total")] == (1.0, None, False, False)
+
+    with Gradebook(course.db_url, course.course_id) as gradebook:
+        gradebook.find_grade("test-mean", "squares", "toy", "merged").manual_score = 1.5
+        gradebook.db.commit()
+    merge_result(course.db_url, course.course_id, graded)
+    merge_result(course.db_url, course.course_id, graded)
+    again = _grades(course, "merged")
+    assert again[("squares", "test-mean")] == (0.0, 1.5, False, True), "a manual grade was lost"
+    assert {k: v for k, v in again.items() if k != ("squares", "test-mean")} == {
+        k: v for k, v in first.items() if k != ("squares", "test-mean")
+    }
+
+    graded.autograded_files = {"squares.ipynb": b"{}"}
+    folder = write_autograded(tmp_path / "autograded", graded)
+    assert (folder / "squares.ipynb").read_bytes() == b"{}"
+    graded.autograded_files = {}
+    write_autograded(tmp_path / "autograded", graded)
+    assert not folder.exists(), "stale autograded notebooks would feed stale feedback"

@@ -58,7 +58,8 @@ def merge_result(db_url: str, course_id: str, result: SubmissionResult) -> None:
         by_name = {notebook.name: notebook for notebook in result.notebooks}
         flagged = flagged_notebooks(result, [notebook.name for notebook in submission.notebooks])
         for notebook in submission.notebooks:
-            graded = by_name.get(notebook.name)
+            # A failed grading may have left partial scores behind; they are not to be trusted.
+            graded = by_name.get(notebook.name) if result.status != FAILED else None
             for grade in notebook.grades:
                 if graded is not None and grade.name in graded.grades:
                     values = graded.grades[grade.name]
@@ -95,8 +96,15 @@ def flagged_notebooks(result: SubmissionResult, names: list[str]) -> set[str]:
 
 
 def write_autograded(autograded_dir, result: SubmissionResult) -> Path:
-    """Replace ``autograded/<student>/<assignment>/`` with the worker's files, atomically."""
+    """Replace ``autograded/<student>/<assignment>/`` with the worker's files, atomically.
+
+    A result without files (the grading failed) removes an earlier run's folder, so that feedback
+    is never generated from stale notebooks.
+    """
     target = Path(autograded_dir) / result.student / result.assignment
+    if not result.autograded_files:
+        shutil.rmtree(target, ignore_errors=True)
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=target.parent))
     for relative, data in result.autograded_files.items():

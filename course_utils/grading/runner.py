@@ -307,8 +307,7 @@ def grade_assignment(
 
     def handle(result: SubmissionResult) -> None:
         merge_result(course.db_url, course.course_id, result)
-        if result.autograded_files:
-            write_autograded(course.autograded_dir, result)
+        write_autograded(course.autograded_dir, result)
         write_marker(state_dir, result, source_hash)
         rows[result.student] = Row(result.student, result.status, result.reasons, elapsed=result.elapsed)
         bar.set_postfix_str(f"{result.student}: {result.status}")
