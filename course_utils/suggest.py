@@ -186,6 +186,7 @@ class _Reading:
         return float(min(max(10**position, self.lrs[0]), self.lrs[-1]))
 
 
+@np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
 def _read(lrs, losses, smoothing: float = SMOOTHING, rise: float = RISE) -> _Reading:
     lrs, losses = _check_curve(lrs, losses)
     smoothing = check_real("smoothing", smoothing, non_negative=True)
@@ -195,8 +196,10 @@ def _read(lrs, losses, smoothing: float = SMOOTHING, rise: float = RISE) -> _Rea
         # On a log scale a rise of 25 % means the same for a loss of 500 and one of 0.05.
         values, margin = np.log(losses), math.log1p(rise)
     else:
-        values = losses
-        margin = rise * max(float(np.ptp(losses)), np.finfo(float).tiny)
+        # Some losses are <= 0 (a custom loss): read them on a linear scale, brought to [-1, 1]
+        # so that nothing below overflows, with the margin a fraction of the curve's span.
+        values = losses / max(float(np.max(np.abs(losses))), np.finfo(float).tiny)
+        margin = rise * max(float(np.ptp(values)), np.finfo(float).tiny)
     if smoothing > 0:
         low, high = _centred_windows(log_lrs, smoothing)
         smoothed = _centred_median(values, low, high)
@@ -263,8 +266,9 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
     reading = _read(lrs, losses, options.get("smoothing", SMOOTHING), options.get("rise", RISE))
     if method == "steepest":
         stop = max(reading.bottom, 1)
-        slopes = np.diff(reading.smoothed[: stop + 1]) / np.diff(reading.log_lrs[: stop + 1])
-        return float(reading.lrs[int(np.argmin(slopes))])
+        with np.errstate(over="ignore", invalid="ignore"):
+            slopes = np.diff(reading.smoothed[: stop + 1]) / np.diff(reading.log_lrs[: stop + 1])
+        return float(reading.lrs[int(np.nanargmin(slopes))] if np.isfinite(slopes).any() else reading.lrs[0])
     default = VALLEY_DIVISOR if method == "valley" else MINIMUM_DIVISOR
     divisor = check_real("divisor", options.get("divisor", default), positive=True)
     position = reading.log_lrs[reading.bottom] - math.log10(divisor)

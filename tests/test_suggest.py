@@ -7,6 +7,7 @@ plus one check against the stored evaluation set in benchmarks/suggestion_eval.
 import importlib.util
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -299,6 +300,19 @@ def test_flat_curves_give_a_finite_rate_in_range(size, level, wobble):
     losses = level * (1 + wobble * np.sin(np.arange(size)))
     for method in SUGGESTION_METHODS:
         check_answer(lrs, losses, method)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=5, max_size=60),
+    st.sampled_from(SUGGESTION_METHODS),
+)
+def test_any_float_losses_even_negative_or_huge_give_an_answer_without_warnings(values, method):
+    """Custom losses may be negative or enormous: no crash, and nothing written to stderr."""
+    lrs = np.geomspace(1e-6, 1.0, len(values))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would reach stderr in a notebook
+        check_answer(lrs, np.array(values), method)
 
 
 # ----------------------------------------------------------------------------- quality
