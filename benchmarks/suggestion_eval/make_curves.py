@@ -12,8 +12,8 @@ Everything is made locally (the course's synthetic series, statsmodels' sunspots
 regression and classification) and seeded. The result, ``curves.json`` next to this file, is
 small and committed; ``bench_suggest.py`` scores suggestion rules against it.
 
-Run: ``.venv/bin/python benchmarks/suggestion_eval/make_curves.py`` (about 10 minutes of CPU on 2
-cores; ``--only NAME`` redoes one problem, ``--sweeps-only`` keeps the stored ground truth).
+Run: ``.venv/bin/python benchmarks/suggestion_eval/make_curves.py`` (about half an hour on 2 cores,
+3-6 minutes per problem; ``--only NAME`` redoes one, ``--sweeps-only`` keeps the stored ground truth).
 """
 
 from __future__ import annotations
