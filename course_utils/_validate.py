@@ -97,3 +97,17 @@ def check_same_length(first_name: str, first: np.ndarray, second_name: str, seco
             f"{first_name} and {second_name} must have the same length (one loss per rate); "
             f"got {len(first)} and {len(second)}."
         )
+
+
+def check_sweep_rates(lrs: np.ndarray) -> None:
+    """Raise unless ``lrs`` (a 1-D array) holds positive, finite, strictly increasing rates."""
+    bad = ~np.isfinite(lrs) | (lrs <= 0)
+    if bad.any():
+        raise ValueError(f"lrs must be positive finite learning rates; got {lrs[bad][0]!r} among them.")
+    steps = np.diff(lrs)
+    if np.any(steps <= 0):
+        where = int(np.argmax(steps <= 0))
+        raise ValueError(
+            "lrs must increase strictly (a sweep goes up); "
+            f"got lrs[{where}]={lrs[where]!r} followed by lrs[{where + 1}]={lrs[where + 1]!r}."
+        )

@@ -11,12 +11,13 @@ browser tests. Finally it starts the browser once, headless, to prove it runs.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from course_utils._system import apt_install, is_root
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The same switches the browser tests use: no sandbox as root, and no background traffic to
@@ -30,23 +31,6 @@ CHROMIUM_ARGS = (
     "--disable-dev-shm-usage",
     "--no-first-run",
 )
-
-
-def is_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def _apt_get(*args: str) -> int:
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    print("+ apt-get " + " ".join(args), flush=True)
-    return subprocess.run(["apt-get", *args], env=env, check=False).returncode
-
-
-def install_chromium() -> bool:
-    """Install Debian's chromium package (root only); refresh the package lists once if needed."""
-    if _apt_get("install", "-y", "--no-install-recommends", "chromium") == 0:
-        return True
-    return _apt_get("update") == 0 and _apt_get("install", "-y", "--no-install-recommends", "chromium") == 0
 
 
 def chromium_version() -> str | None:
@@ -100,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-        if not install_chromium() or not CHROMIUM.exists():
+        if not apt_install("chromium") or not CHROMIUM.exists():
             print(
                 f"browser_setup: apt-get could not install chromium ({CHROMIUM} still missing).",
                 file=sys.stderr,

@@ -17,6 +17,7 @@ from course_utils._validate import (
     check_rate_range,
     check_real,
     check_same_length,
+    check_sweep_rates,
 )
 
 #: Label of the shaded usable band in :func:`plot_sweep` (widgets and tests look it up by name).
@@ -121,16 +122,7 @@ def check_sweep(lrs, losses) -> tuple[np.ndarray, np.ndarray]:
     lrs = as_1d_float_array("lrs", lrs, min_length=2)
     losses = as_1d_float_array("losses", losses, min_length=2)
     check_same_length("lrs", lrs, "losses", losses)
-    bad = ~np.isfinite(lrs) | (lrs <= 0)
-    if bad.any():
-        raise ValueError(f"lrs must be positive finite learning rates; got {lrs[bad][0]!r} among them.")
-    steps = np.diff(lrs)
-    if np.any(steps <= 0):
-        where = int(np.argmax(steps <= 0))
-        raise ValueError(
-            "lrs must increase strictly (a sweep goes up); "
-            f"got lrs[{where}]={lrs[where]!r} followed by lrs[{where + 1}]={lrs[where + 1]!r}."
-        )
+    check_sweep_rates(lrs)
     if np.isfinite(losses).sum() < 2:
         raise ValueError(
             f"losses must hold at least 2 finite values to draw a curve; got {int(np.isfinite(losses).sum())}."

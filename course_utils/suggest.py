@@ -25,7 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_utils._validate import as_1d_float_array, check_choice, check_real, check_same_length
+from course_utils._validate import (
+    as_1d_float_array,
+    check_choice,
+    check_real,
+    check_same_length,
+    check_sweep_rates,
+)
 
 #: The rules :func:`suggest_lr` knows, default first.
 SUGGESTION_METHODS = ("valley", "steepest", "minimum")
@@ -81,16 +87,7 @@ def _check_curve(lrs, losses) -> tuple[np.ndarray, np.ndarray]:
     lrs = as_1d_float_array("lrs", lrs)
     losses = as_1d_float_array("losses", losses)
     check_same_length("lrs", lrs, "losses", losses)
-    bad = ~np.isfinite(lrs) | (lrs <= 0)
-    if bad.any():
-        raise ValueError(f"lrs must be positive finite learning rates; got {lrs[bad][0]!r} among them.")
-    steps = np.diff(lrs)
-    if np.any(steps <= 0):
-        where = int(np.argmax(steps <= 0))
-        raise ValueError(
-            "lrs must increase strictly (a sweep goes up); "
-            f"got lrs[{where}]={lrs[where]!r} followed by lrs[{where + 1}]={lrs[where + 1]!r}."
-        )
+    check_sweep_rates(lrs)
     finite = np.isfinite(losses)
     if finite.sum() < MIN_POINTS:
         raise ValueError(

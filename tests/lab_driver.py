@@ -23,17 +23,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-# Chromium's own connections (updates, sync, safe browsing) fail on this closed network and only slow it down.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-]
+from course_utils.browser_setup import CHROMIUM, CHROMIUM_ARGS
+
 VIEWPORT = {"width": 1280, "height": 900}
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -166,7 +157,7 @@ class LabServer:
 
 def chromium_missing_message() -> str | None:
     """None when Chromium and Playwright are ready; otherwise what to do about it."""
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         return f"{CHROMIUM} not found: run `python -m course_utils.browser_setup` (installs Debian's chromium as root)."
     try:
         import playwright.sync_api  # noqa: F401
@@ -183,9 +174,9 @@ def open_browser(user_data_dir):
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(user_data_dir),
-            executable_path=CHROMIUM,
+            executable_path=str(CHROMIUM),
             headless=True,
-            args=CHROMIUM_ARGS,
+            args=list(CHROMIUM_ARGS),
             viewport=VIEWPORT,
         )
         try:

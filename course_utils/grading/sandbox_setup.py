@@ -9,29 +9,16 @@ skipping the grading tests.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 
-
-def _apt_get(*args: str) -> int:
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    print("+ apt-get " + " ".join(args), flush=True)
-    return subprocess.run(["apt-get", *args], env=env, check=False).returncode
-
-
-def install_bubblewrap() -> bool:
-    """Install Debian's bubblewrap package (root only); refresh the package lists once if needed."""
-    if _apt_get("install", "-y", "--no-install-recommends", "bubblewrap") == 0:
-        return True
-    return _apt_get("update") == 0 and _apt_get("install", "-y", "--no-install-recommends", "bubblewrap") == 0
+from course_utils._system import apt_install, is_root
 
 
 def main() -> int:
     if shutil.which("bwrap") is None:
-        if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-            if not install_bubblewrap():
+        if is_root() and shutil.which("apt-get"):
+            if not apt_install("bubblewrap"):
                 print("sandbox_setup: apt-get could not install bubblewrap", file=sys.stderr)
                 return 1
         else:
