@@ -34,6 +34,7 @@ from course_utils.grading.worker import (
     Limits,
     SubmissionResult,
     grade_submission,
+    warm_up,
 )
 
 #: Files that never belong to a submission.
@@ -179,7 +180,8 @@ def _run_local(jobs: list[GradingJob], workers: int, handle) -> None:
     while pending:
         broken = False
         context = get_context("spawn")  # no inherited gradebook connections or threads
-        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context) as pool:
+        size = min(workers, len(pending))
+        with ProcessPoolExecutor(max_workers=size, mp_context=context, initializer=warm_up) as pool:
             futures = {pool.submit(grade_submission, job): job for job in pending.values()}
             for future in as_completed(futures):
                 job = futures[future]
@@ -218,6 +220,7 @@ def _run_dask(jobs: list[GradingJob], address: str, handle) -> None:
 
     run = uuid.uuid4().hex[:8]
     with Client(address, timeout="60s") as client:
+        client.run(warm_up)
         futures = {}
         for job in jobs:
             key = f"grade-{job.assignment}-{job.student}-{run}"

@@ -210,6 +210,18 @@ class _Watchdog:
                     os.killpg(item.kernel_pid, signal.SIGKILL)
 
 
+def warm_up() -> None:
+    """Import what grading needs (about 5 s of CPU), once per worker process rather than in a job."""
+    import jupyter_client.manager  # noqa: F401
+    import nbclient  # noqa: F401
+    import nbgrader.converters  # noqa: F401
+    import nbgrader.preprocessors  # noqa: F401
+
+    import course_utils.grading.checks  # noqa: F401
+    import course_utils.grading.execute  # noqa: F401
+    import course_utils.grading.sanitize  # noqa: F401
+
+
 def grade_submission(job: GradingJob) -> SubmissionResult:
     """Autograde ``job`` in a private course copy; never raises."""
     started = time.monotonic()
