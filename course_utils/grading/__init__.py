@@ -7,6 +7,7 @@ rights. This package keeps nbgrader's formats and gradebook but changes how the 
   file-system view, no network, memory limit) and says what this machine can enforce;
 - :mod:`~course_utils.grading.execute` is nbgrader's ``Execute`` with a per-notebook watchdog, an
   output cap, and a kernel that may die without taking the submission down with it;
+- :mod:`~course_utils.grading.sanitize` works around an nbgrader 0.9 crash on duplicated cells;
 - :mod:`~course_utils.grading.checks` explains what is wrong with a submission (edited or deleted
   test cells, invalid JSON, a renamed notebook, blocked network or file access, ...);
 - :mod:`~course_utils.grading.worker` grades one submission in a private course copy;
@@ -16,5 +17,6 @@ rights. This package keeps nbgrader's formats and gradebook but changes how the 
 - :mod:`~course_utils.grading.course` reads the course's ``nbgrader_config.py``;
 - :mod:`~course_utils.grading.bundle` builds the student zip; :mod:`~course_utils.grading.reports`
   wraps nbgrader's CSV export and HTML feedback; :mod:`~course_utils.grading.corpus` makes a small
-  toy assignment and a corpus of bad submissions for tests and benchmarks.
+  toy assignment and a corpus of bad submissions for tests and benchmarks;
+  ``python -m course_utils.grading.sandbox_setup`` installs and checks bubblewrap.
 """
