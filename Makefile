@@ -38,7 +38,7 @@ lint: env
 	$(BIN)/ruff format --check course_utils tests benchmarks
 
 test: env lint system
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 release: env
 	$(BIN)/course release
