@@ -61,7 +61,16 @@ class FigurePanel:
 
 
 class _DisplaysWidget:
-    """Lets a notebook show an explorer by naming it as the last expression of a cell."""
+    """What every explorer shares: its panel's figure and axes, and display as a cell's last expression."""
+
+    @property
+    def figure(self):
+        """The explorer's matplotlib figure (redrawn in place)."""
+        return self.panel.figure
+
+    @property
+    def axes(self):
+        return self.panel.axes
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -119,14 +128,6 @@ class SweepExplorer(_DisplaysWidget):
     last_value: float | None = None
     last_loss: float = math.nan
     last_position: str = ""  # "inside", "below" or "above" the usable range, "diverged", ...
-
-    @property
-    def figure(self):
-        return self.panel.figure
-
-    @property
-    def axes(self):
-        return self.panel.axes
 
     @property
     def curve(self) -> np.ndarray:
@@ -273,14 +274,6 @@ class FixedRateExplorer(_DisplaysWidget):
     trainings: int = 0
     last_value: float | None = None
     last_run: FixedRateRun | None = None
-
-    @property
-    def figure(self):
-        return self.panel.figure
-
-    @property
-    def axes(self):
-        return self.panel.axes
 
     @staticmethod
     def _key(lr: float) -> float:
@@ -556,14 +549,6 @@ class DecayExplorer(_DisplaysWidget):
     curves: dict = field(default_factory=dict, repr=False)
     last_value: float | None = None
     last_kind: str | None = None
-
-    @property
-    def figure(self):
-        return self.panel.figure
-
-    @property
-    def axes(self):
-        return self.panel.axes
 
     def update(self, *_change) -> None:
         """Recompute the schedules from the slider and the menu, and redraw them."""
