@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -205,6 +206,9 @@ def test_kernel_command_wraps_in_bwrap_with_a_private_view():
         support=support,
         environment={"NBGRADER_EXECUTION": "autograde"},
     )
+    guard = sandbox.parent_guard()
+    assert command[: len(guard)] == guard
+    command = command[len(guard) :]
     assert command[0] == "/usr/bin/bwrap"
     separator = command.index("--")
     options, inner = command[:separator], command[separator + 1 :]
@@ -226,7 +230,7 @@ def test_kernel_command_off_and_missing_support():
         sandbox.kernel_command(
             command, workdir="/w", runtime_dir="/r", mode="off", memory_bytes=1, support=bare
         )
-        == command
+        == sandbox.parent_guard() + command
     )
     assert bare.missing == ("filesystem", "network", "processes", "memory")
     with pytest.raises(sandbox.SandboxUnavailable, match="bwrap not found"):
@@ -235,6 +239,58 @@ def test_kernel_command_off_and_missing_support():
     with pytest.raises(ValueError, match="sandbox must be one of"):
         sandbox.check_mode("strict", bare)
     assert "OFF" in bare.describe("off") and "network NO" in bare.describe("best-effort")
+
+
+def test_the_parent_guard_refuses_to_start_for_a_parent_that_is_gone(tmp_path):
+    """The launcher died between fork and prctl: the guard must not run the command at all."""
+    marker = tmp_path / "started"
+    not_my_parent = os.getpid() + 1 if os.getppid() != os.getpid() + 1 else os.getpid() + 2
+    guarded = sandbox.parent_guard(not_my_parent) + ["touch", str(marker)]
+    assert subprocess.run(guarded, timeout=30).returncode == 70
+    assert not marker.exists()
+    assert subprocess.run(sandbox.parent_guard() + ["touch", str(marker)], timeout=30).returncode == 0
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("mode", ["off", "require"])
+def test_a_sandboxed_command_dies_with_the_process_that_launched_it(tmp_path, mode):
+    """SIGKILL the launcher (no clean-up runs): what it started through the sandbox must die too."""
+    support = sandbox.probe_sandbox()
+    if mode == "require" and not support.complete:
+        pytest.fail("sandbox incomplete: " + support.describe() + " (apt-get install bubblewrap)")
+    pid_file = tmp_path / "child.pid"
+    launcher = (
+        "import subprocess, sys, time\n"
+        "from course_utils.grading import sandbox\n"
+        "command = sandbox.kernel_command(['sleep', '600'], workdir=sys.argv[1], runtime_dir=sys.argv[1],\n"
+        "    mode=sys.argv[2], memory_bytes=None, support=sandbox.probe_sandbox())\n"
+        "child = subprocess.Popen(command, start_new_session=True)\n"
+        "open(sys.argv[3], 'w').write(str(child.pid))\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", launcher, str(tmp_path), mode, str(pid_file)])
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline and parent.poll() is None, "the launcher did not start its child"
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    time.sleep(0.5)
+    assert _alive(child), "the guarded command should run while its launcher lives"
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), f"{mode}: the command outlived its killed launcher"
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, dead but not yet reaped by init, counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def test_the_sandbox_hides_the_course_and_the_network(tmp_path):

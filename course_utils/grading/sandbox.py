@@ -8,7 +8,8 @@ running in the grader. Every kernel is started through bubblewrap (``bwrap``):
   graded (read-write). ``solutions/``, the gradebook and other students' files do not exist there;
 - network: a fresh network namespace with only its own loopback;
 - processes: a private PID namespace, all capabilities dropped; everything the kernel started dies
-  with it (``--die-with-parent``);
+  with it (``--die-with-parent``), and the whole sandbox dies with the grader process that launched
+  it, even when the grader is killed in the instant it starts a kernel (:data:`PARENT_GUARD`);
 - memory: ``RLIMIT_AS`` set by ``prlimit`` on the kernel (allocations beyond it fail with
   ``MemoryError``).
 
@@ -284,6 +285,27 @@ def check_mode(mode: str, support: SandboxSupport | None = None) -> SandboxSuppo
     return support
 
 
+# Run first in every kernel command (Linux): ask the kernel to SIGKILL this process when the
+# launching process dies (PR_SET_PDEATHSIG = 1, kept across exec), then check that the launcher is
+# still alive -- it may have died between fork and prctl, which no later flag can notice -- and exec
+# the real command in place, so the pid the watchdog kills stays the same.
+PARENT_GUARD = (
+    "import ctypes, os, sys\n"
+    "ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    os._exit(70)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def parent_guard(parent_pid: int | None = None) -> list[str]:
+    """The prefix that ties a command's life to ``parent_pid`` (default: this process); Linux only."""
+    if not sys.platform.startswith("linux"):
+        return []
+    parent_pid = os.getpid() if parent_pid is None else parent_pid
+    return [sys.executable, "-I", "-S", "-c", PARENT_GUARD, str(int(parent_pid))]
+
+
 def kernel_command(
     command: list[str],
     *,
@@ -295,12 +317,16 @@ def kernel_command(
     environment: dict[str, str] | None = None,
     extra_read_only=(),
 ) -> list[str]:
-    """Wrap a kernel's command line in the sandbox that ``mode`` and ``support`` allow."""
+    """Wrap a kernel's command line in the sandbox that ``mode`` and ``support`` allow.
+
+    Whatever the mode, the result starts with :func:`parent_guard`: a kernel never outlives the
+    process that launched it.
+    """
     inner = list(command)
     if mode != "off" and memory_bytes and support.memory:
         inner = [support.prlimit, f"--as={int(memory_bytes)}", "--", *inner]
     if mode == "off" or not support.bwrap or not support.filesystem:
-        return inner
+        return parent_guard() + inner
     args = bwrap_arguments(
         writable=[workdir, runtime_dir],
         read_only=read_only_paths(extra_read_only),
@@ -308,7 +334,7 @@ def kernel_command(
         network=not support.network,
         environment=environment,
     )
-    return [support.bwrap, *args, "--", *inner]
+    return [*parent_guard(), support.bwrap, *args, "--", *inner]
 
 
 # Unix socket paths are limited to 107 bytes; ipc sockets are "<runtime dir>/zmq-<port>".
