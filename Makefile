@@ -13,7 +13,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
 .PHONY: lab test lint env system release bench clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml $(wildcard course_utils/labextension/*.json course_utils/labextension/static/*)
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -383,14 +383,15 @@ _JS_HEADING_VISIBLE = """
 }
 """
 
-_JS_NBGRADER = """
+_JS_EXTENSIONS = """
 () => {
   const app = window.jupyterapp;
   const plugins = app.listPlugins().filter(id => id.startsWith('@jupyter/nbgrader'));
   const active = plugins.filter(id => app.isPluginActivated(id));
   const commands = app.commands.listCommands().filter(id => id.startsWith('nbgrader:'));
   const menus = [...document.querySelectorAll('.lm-MenuBar-itemLabel')].map(e => e.textContent.trim());
-  return {plugins, active, commands, menus};
+  const courseLinks = app.listPlugins().filter(id => id.startsWith('course-utils-links') && app.isPluginActivated(id));
+  return {plugins, active, commands, menus, courseLinks};
 }
 """
 
@@ -492,6 +493,7 @@ def heading_ids(page) -> list[dict]:
 
 def close_notebook(page) -> None:
     """Shut the current notebook's kernel down and close it without saving."""
+    wait_for_app(page)  # the page may still be reloading into another workspace
     page.evaluate(_JS_CLOSE_CURRENT)
 
 
@@ -503,8 +505,9 @@ def heading_position(page, anchor: str) -> dict | None:
     return page.evaluate(_JS_HEADING_VISIBLE, anchor)
 
 
-def nbgrader_state(page) -> dict:
-    return page.evaluate(_JS_NBGRADER)
+def extension_state(page) -> dict:
+    """Which nbgrader and course plugins JupyterLab has activated, with nbgrader's commands and menus."""
+    return page.evaluate(_JS_EXTENSIONS)
 
 
 def slider_readout(slider) -> str:

@@ -22,10 +22,10 @@ from lab_driver import (
     chromium_missing_message,
     close_notebook,
     drag_slider,
+    extension_state,
     first_figure_cell,
     heading_ids,
     heading_position,
-    nbgrader_state,
     notebook_outputs,
     open_browser,
     open_lab,
@@ -112,7 +112,7 @@ def test_the_course_has_six_notebooks():
 
 def test_nbgrader_extensions_load(lab_page):
     """nbgrader's JupyterLab plugins are active: its menu, its commands, its validate button."""
-    state = nbgrader_state(lab_page)
+    state = extension_state(lab_page)
     expected = {
         "@jupyter/nbgrader:menu",
         "@jupyter/nbgrader:assignment-list",
@@ -225,6 +225,10 @@ def _heading_on_top(page, anchor: str) -> dict | None:
     return position if position.get("visible") and position["top"] < 450 else None
 
 
+def _heading_lands(page, anchor: str) -> dict | None:
+    return _wait_for(lambda: _heading_on_top(page, anchor), 15)
+
+
 def _lands_on_cell(page, cell_id: str) -> dict | None:
     """The cell is on screen, its top in the upper half of the notebook's view."""
 
@@ -237,14 +241,23 @@ def _lands_on_cell(page, cell_id: str) -> dict | None:
     return _wait_for(landed, 15)
 
 
-def test_links_from_course_link_land_on_the_cell_and_the_section(lab_server, lab_page):
-    """Follow the `#cell-id=` and section URLs `course link` prints: JupyterLab scrolls to them.
+def _follow_in_new_tab(browser, url: str, notebook_path: str):
+    """Open ``url`` the way a student follows a forum link: a fresh page load in a new tab."""
+    page = browser.new_page()
+    page.goto(url, wait_until="domcontentloaded")
+    wait_for_notebook_from_url(page, notebook_path)
+    return page
 
-    JupyterLab 4.6 applies a URL's fragment to the notebook that is current when the page routes,
-    which on a fresh page load is before the linked notebook has opened: that first load often
-    opens the notebook at the top (reported here, not asserted). With the notebook open, pasting
-    the link into the same tab lands on the cell every time; that is what the README tells students.
-    (A second tab on the same server is moved to a new workspace by a reload, so it uses one tab.)
+
+def test_links_from_course_link_land_on_the_cell_and_the_section(lab_server, lab_page, browser):
+    """Follow the `#cell-id=` and section URLs `course link` prints: the notebook opens at that place.
+
+    On a fresh page load JupyterLab 4.6 alone drops the fragment (it applies it to the notebook
+    that is current when the page routes, before the linked one has opened); the course's
+    extension `course-utils-links` applies it once the notebook is ready. Links are followed in a
+    new tab, as from a forum post (JupyterLab moves that tab to a workspace of its own while the
+    student's tab is open), then in the student's tab: a fresh load, then links inside the open
+    notebook, which JupyterLab routes without a reload.
     """
     notebook = next(name for name in NOTEBOOKS if name.startswith("02_"))
     notebook_path = f"{ASSIGNMENT}/{notebook}"
@@ -253,31 +266,44 @@ def test_links_from_course_link_land_on_the_cell_and_the_section(lab_server, lab
     section = _course_link("Tune the Learning Rate", lab_server.url, notebook)
     for info in (first_cell, last_cell, section):
         assert info["notebook"] == f"notebooks/{notebook_path}", info
-    page = lab_page  # the student's JupyterLab tab: a second tab would get a workspace of its own
+    assert "course-utils-links:open-at-fragment" in extension_state(lab_page)["courseLinks"], (
+        "the course's JupyterLab extension is not active: pip install -e . (it ships in share/jupyter)"
+    )
+
+    new_tab_targets = (
+        (last_cell["cell_url"], "link-cell-id-new-tab", lambda p: _lands_on_cell(p, last_cell["cell_id"])),
+        (section["section_url"], "link-section-new-tab", lambda p: _heading_lands(p, section["anchor"])),
+    )
+    for url, name, landed in new_tab_targets:
+        page = _follow_in_new_tab(browser, url, notebook_path)
+        try:
+            where = landed(page)
+            _screenshot(page, name)
+            assert where, f"a fresh load of {url} in a new tab did not open at its target"
+        finally:
+            close_notebook(page)
+            page.close()
+
+    # The student's own tab: a fresh load, then links inside the open notebook (route changes).
+    page = lab_page
     try:
         page.goto(last_cell["cell_url"], wait_until="domcontentloaded")
         wait_for_notebook_from_url(page, notebook_path)
-        first_load = _lands_on_cell(page, last_cell["cell_id"])
-        print(
-            f"fresh load of {last_cell['cell_url']}: {'landed on the cell' if first_load else 'opened at the top'}"
+        assert _lands_on_cell(page, last_cell["cell_id"]), (
+            f"a fresh load of {last_cell['cell_url']} did not open at the cell: "
+            f"{where_is_cell(page, last_cell['cell_id'])}"
         )
-
         page.goto(first_cell["cell_url"])  # same notebook, new fragment: no reload
         assert _lands_on_cell(page, first_cell["cell_id"]), "the first cell's link did not scroll back up"
         assert not where_is_cell(page, last_cell["cell_id"])["visible"], "notebook 2 fits on one screen"
+        page.goto(section["section_url"])
+        assert _heading_lands(page, section["anchor"]), (
+            f"{section['section_url']} did not show the heading: {heading_position(page, section['anchor'])}"
+        )
         page.goto(last_cell["cell_url"])
         where = _lands_on_cell(page, last_cell["cell_id"])
         _screenshot(page, "link-cell-id")
-        assert where, (
-            f"{last_cell['cell_url']} did not bring the cell into view: {where_is_cell(page, last_cell['cell_id'])}"
-        )
-
-        page.goto(section["section_url"])
-        heading = _wait_for(lambda: _heading_on_top(page, section["anchor"]), 15)
-        _screenshot(page, "link-section")
-        assert heading, (
-            f"{section['section_url']} did not show the heading: {heading_position(page, section['anchor'])}"
-        )
+        assert where, f"{last_cell['cell_url']} did not bring the cell into view"
     finally:
         if page.url.startswith(lab_server.url):
             close_notebook(page)
