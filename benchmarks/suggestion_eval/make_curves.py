@@ -12,7 +12,7 @@ Everything is made locally (the course's synthetic series, statsmodels' sunspots
 regression and classification) and seeded. The result, ``curves.json`` next to this file, is
 small and committed; ``bench_suggest.py`` scores suggestion rules against it.
 
-Run: ``.venv/bin/python benchmarks/suggestion_eval/make_curves.py`` (about half an hour on 2 cores,
+Run: ``.venv/bin/python benchmarks/suggestion_eval/make_curves.py`` (about 40 minutes on 2 cores,
 3-6 minutes per problem; ``--only NAME`` redoes one, ``--sweeps-only`` keeps the stored ground truth).
 """
 
@@ -137,6 +137,26 @@ def wavy_regression(num, rng):
     return x.astype("float32"), y.astype("float32")
 
 
+def moons(num, rng, noise=0.2):
+    """Two interleaving half circles in the plane, one class each."""
+    labels = rng.integers(2, size=num)
+    angle = rng.uniform(0, np.pi, size=num)
+    x = np.where(
+        labels[:, None] == 0,
+        np.stack([np.cos(angle), np.sin(angle)], axis=1),
+        np.stack([1 - np.cos(angle), 0.5 - np.sin(angle)], axis=1),
+    )
+    x = x + rng.normal(scale=noise, size=x.shape)
+    return x.astype("float32"), labels.astype("int32")
+
+
+def sum_of_sines(num, rng, features=5):
+    """``sum_k sin(k * x_k)`` over uniform features in [-1, 1], plus noise 0.1: for a deeper MLP."""
+    x = rng.uniform(-1, 1, size=(num, features))
+    y = np.sin(x * np.arange(1, features + 1)).sum(axis=1) + rng.normal(scale=0.1, size=num)
+    return x.astype("float32"), y.astype("float32")
+
+
 def problems() -> list[Problem]:
     rng = np.random.default_rng(2026)
     _, series = synthetic_series()
@@ -154,6 +174,12 @@ def problems() -> list[Problem]:
     wide_train, wide_valid = _series_windows(wide, 1000, 30)
     circles_train, circles_valid = circles(1500, held_rng), circles(1000, held_rng)
     wavy_train, wavy_valid = wavy_regression(1500, held_rng), wavy_regression(1000, held_rng)
+    # a second held-out batch (session 2), again from its own generator
+    later_rng = np.random.default_rng(5151)
+    _, series_b = synthetic_series(noise_level=3.0, amplitude=50.0, slope=0.02, seed=11)
+    series_b_train, series_b_valid = _series_windows(series_b, 1000, 20)
+    moons_train, moons_valid = moons(1500, later_rng), moons(1000, later_rng)
+    sines_train, sines_valid = sum_of_sines(2000, later_rng), sum_of_sines(1000, later_rng)
     return [
         Problem(
             "series_dense",
@@ -237,6 +263,36 @@ def problems() -> list[Problem]:
             lambda seed: _dense((32, 32), 1, hidden="tanh")(seed, 1),
             epochs=30,
             ranges={"sgd": (1e-5, 10.0), "adam": (1e-6, 1.0)},
+            split="holdout",
+        ),
+        Problem(
+            "series_b_dense",
+            "regression",
+            series_b_train,
+            series_b_valid,
+            lambda seed: dense_10(seed, 20),
+            epochs=30,
+            ranges={"sgd": (1e-8, 1e-3), "adam": (1e-5, 1.0)},
+            split="holdout",
+        ),
+        Problem(
+            "moons_mlp",
+            "classification",
+            moons_train,
+            moons_valid,
+            lambda seed: _dense((24, 24), 2, "softmax")(seed, 2),
+            epochs=25,
+            ranges={"sgd": (1e-5, 10.0), "adam": (1e-6, 10.0)},
+            split="holdout",
+        ),
+        Problem(
+            "sines_deep_mlp",
+            "regression",
+            sines_train,
+            sines_valid,
+            lambda seed: _dense((64, 64, 64), 1)(seed, 5),
+            epochs=20,
+            ranges={"sgd": (1e-6, 1.0), "adam": (1e-5, 10.0)},
             split="holdout",
         ),
     ]
