@@ -12,7 +12,12 @@ asks students to ("where the loss still falls steadily, before it becomes unstab
 3. the *bottom* is the lowest smoothed loss before that point, the usable range runs from
    where the loss clearly starts to fall up to the bottom, and the default suggestion sits a
    quarter of the bottom's rate: far enough below the edge for a whole training run at one
-   fixed rate, close enough to still train fast.
+   fixed rate, close enough to still train fast;
+4. except on a smooth curve (epoch means of a cumulative per-epoch sweep, told apart from
+   single-batch losses by how rough the curve is): there the model has trained for many epochs
+   before the rate reaches the good band, which then lies close to the bottom, so the default
+   reads a tenth of the rate where a lagging moving average bottoms out, kept inside the usable
+   range.
 
 NaN and inf losses (a diverged tail) end the readable curve and never crash anything.
 How well the default does against other finders is measured by ``benchmarks/bench_suggest.py``.
@@ -54,6 +59,15 @@ PERSIST = 0.3
 #: Defaults of the rules: the valley is the bottom's rate divided by 4; "minimum" by 10.
 VALLEY_DIVISOR = 4.0
 MINIMUM_DIVISOR = 10.0
+
+#: Below this roughness a curve is read as epoch means of a cumulative sweep (white noise, as in
+#: single-batch losses, scores about 1.7; the lesson's per-epoch sweeps score 0.05-1.3).
+SMOOTH_CURVE = 1.0
+
+#: The lagging reading used on smooth curves: a debiased moving average with this beta, cut
+#: where it exceeds ``LAG_STOP`` times its best, first 10 % and last 5 points left out.
+LAG_BETA = 0.98
+LAG_STOP = 4.0
 
 
 def smooth_losses(losses, beta: float = 0.98) -> np.ndarray:
@@ -171,8 +185,10 @@ class _Reading:
     """A sweep read once: positions on the log axis, the smoothed curve and its landmarks."""
 
     lrs: np.ndarray
+    losses: np.ndarray  # the readable (finite) part of the raw losses
     log_lrs: np.ndarray
     smoothed: np.ndarray  # log of the loss (the loss itself if some are <= 0), smoothed
+    roughness: float  # see _roughness: low for epoch means, about 1.7 for single-batch losses
     start: int  # first point where the loss has clearly fallen below where it began
     bottom: int  # lowest smoothed loss before the instability
     edge: int  # first point of the instability (the last point if the curve never turns up)
@@ -222,7 +238,34 @@ def _read(lrs, losses, smoothing: float = SMOOTHING, rise: float = RISE) -> _Rea
     bottom = int(np.argmin(smoothed[: edge + 1]))
     fallen = smoothed[: bottom + 1] < smoothed[0] - margin[: bottom + 1]
     start = int(np.argmax(fallen)) if fallen.any() else 0
-    return _Reading(lrs, log_lrs, smoothed, start, bottom, edge)
+    return _Reading(lrs, losses, log_lrs, smoothed, _roughness(values), start, bottom, edge)
+
+
+def _roughness(values: np.ndarray) -> float:
+    """How noisy a curve is: median |second difference| over median |first difference|.
+
+    Computed over the first 60 % of the curve (before any blow-up). A smooth trend scores near
+    0, independent noise about 1.7: single-batch losses score high, epoch means low.
+    """
+    head = values[: max(MIN_POINTS, int(0.6 * len(values)))]
+    first = np.median(np.abs(np.diff(head)))
+    second = np.median(np.abs(np.diff(head, 2))) if len(head) > 2 else 0.0
+    return float(second / first) if first > 0 else 0.0
+
+
+def _lagged_bottom(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """The rate where a lagging (debiased, beta 0.98) average of the loss is lowest.
+
+    On a cumulative per-epoch sweep the model is already trained when the rate reaches the good
+    band, which often lies at or past the raw curve's bottom; the lag of the average moves the
+    reading that way. This is the curve fastai's ``minimum`` rule reads. Losses must be > 0.
+    """
+    smoothed = smooth_losses(losses / np.max(losses), LAG_BETA)  # scaled: no overflow near 1e308
+    best = np.minimum.accumulate(smoothed)
+    over = np.flatnonzero(smoothed > LAG_STOP * best)
+    stop = int(over[0]) + 1 if len(over) else len(smoothed)
+    first, last = len(smoothed) // 10, max(stop - 5, len(smoothed) // 10 + 1)
+    return float(lrs[first + int(np.argmin(smoothed[first:last]))])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,9 +283,13 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
 
     Methods:
 
-    - ``"valley"`` (default): a quarter of the rate at the bottom of the valley (the lowest
-      smoothed loss before the curve turns unstable), kept inside the usable range: the loss
-      still falls steadily there, half a decade clear of the instability.
+    - ``"valley"`` (default): on a noisy curve (single-batch losses, ``per="batch"``), a quarter
+      of the rate at the bottom of the valley (the lowest smoothed loss before the curve turns
+      unstable): the loss still falls steadily there, half a decade clear of the instability.
+      On a smooth curve (epoch means, the lesson's cumulative per-epoch sweep) the model is
+      already trained when the rate reaches the good band, so the reading moves right: a tenth
+      of the rate where a lagging average of the loss is lowest. Either way the result is kept
+      inside the usable range.
     - ``"steepest"``: the rate where the smoothed loss falls fastest (relative to its size) per
       decade of rate, looking only before the bottom.
     - ``"minimum"``: the rate at the bottom divided by 10, the usual rule of thumb
@@ -270,6 +317,9 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
     divisor = check_real("divisor", options.get("divisor", default), positive=True)
     position = reading.log_lrs[reading.bottom] - math.log10(divisor)
     if method == "valley":
+        if reading.roughness < SMOOTH_CURVE and np.all(reading.losses > 0):
+            lagged = _lagged_bottom(reading.lrs, reading.losses)
+            position = math.log10(lagged) - math.log10(MINIMUM_DIVISOR)
         position = min(max(position, reading.log_lrs[reading.start]), reading.log_lrs[reading.bottom])
     return reading.rate_at(position)
 
