@@ -284,25 +284,28 @@ def nbgrader_environment() -> dict[str, str]:
 
 
 def run_nbgrader(
-    args: list[str], course_root, *, timeout: float | None = None
+    args: list[str], course_root, *, timeout: float | None = None, merge_stderr: bool = False
 ) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` in ``course_root`` (which holds the course's ``nbgrader_config.py``).
 
-    Raises ``RuntimeError`` with nbgrader's output if it fails.
+    ``merge_stderr`` puts nbgrader's log into ``stdout``, in the order it was written (to tell
+    which verdict belongs to which notebook). Raises ``RuntimeError`` with nbgrader's output if it
+    fails.
     """
     command = [str(Path(sys.executable).parent / "nbgrader"), *args]
     result = subprocess.run(
         command,
         cwd=course_root,
         env=nbgrader_environment(),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
         text=True,
         timeout=timeout,
         check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(
-            f"{' '.join(command)} failed in {course_root} (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
+            f"{' '.join(command)} failed in {course_root} (exit {result.returncode}):\n{result.stdout}\n{result.stderr or ''}"
         )
     return result
 

@@ -188,7 +188,6 @@ class _Reading:
     losses: np.ndarray  # the readable (finite) part of the raw losses
     log_lrs: np.ndarray
     smoothed: np.ndarray  # log of the loss (the loss itself if some are <= 0), smoothed
-    roughness: float  # see _roughness: low for epoch means, about 1.7 for single-batch losses
     start: int  # first point where the loss has clearly fallen below where it began
     bottom: int  # lowest smoothed loss before the instability
     edge: int  # first point of the instability (the last point if the curve never turns up)
@@ -238,7 +237,7 @@ def _read(lrs, losses, smoothing: float = SMOOTHING, rise: float = RISE) -> _Rea
     bottom = int(np.argmin(smoothed[: edge + 1]))
     fallen = smoothed[: bottom + 1] < smoothed[0] - margin[: bottom + 1]
     start = int(np.argmax(fallen)) if fallen.any() else 0
-    return _Reading(lrs, losses, log_lrs, smoothed, _roughness(values), start, bottom, edge)
+    return _Reading(lrs, losses, log_lrs, smoothed, start, bottom, edge)
 
 
 def _roughness(values: np.ndarray) -> float:
@@ -298,7 +297,7 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
     Pass the raw losses (per batch or per epoch): every rule reads a centred running median of
     the log-loss, ``smoothing`` decades wide (default 0.3). ``rise`` (default 0.25) is how far
     above its best the smoothed loss must climb to mark the instability; ``divisor`` changes the
-    valley's 4 or the minimum's 10. Losses from the first NaN/inf on are ignored. The result is
+    valley's 4 (on noisy curves) or the minimum's 10. Losses from the first NaN/inf on are ignored. The result is
     always within ``[lrs[0], lrs[-1]]``.
     """
     method = check_choice("method", method, SUGGESTION_METHODS)
@@ -317,7 +316,7 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
     divisor = check_real("divisor", options.get("divisor", default), positive=True)
     position = reading.log_lrs[reading.bottom] - math.log10(divisor)
     if method == "valley":
-        if reading.roughness < SMOOTH_CURVE and np.all(reading.losses > 0):
+        if np.all(reading.losses > 0) and _roughness(np.log(reading.losses)) < SMOOTH_CURVE:
             lagged = _lagged_bottom(reading.lrs, reading.losses)
             position = math.log10(lagged) - math.log10(MINIMUM_DIVISOR)
         position = min(max(position, reading.log_lrs[reading.start]), reading.log_lrs[reading.bottom])

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from course_utils.notebook_format import ASSIGNMENT, REPO_ROOT, default_config_file, nbgrader_environment
+from course_utils.notebook_format import ASSIGNMENT, REPO_ROOT, default_config_file, run_nbgrader
 
 pytestmark = pytest.mark.slow
 
@@ -46,20 +44,11 @@ def _verdicts(output: str, notebooks: list[Path]) -> dict[str, str]:
 
 
 def _validate(notebooks: list[Path], course_root: Path, *options: str) -> dict[str, str]:
-    """Run the command; its log (stderr) and verdicts (stdout) in one stream, in the order written."""
-    command = [str(Path(sys.executable).parent / "nbgrader"), "validate", *options, *map(str, notebooks)]
-    result = subprocess.run(
-        command,
-        cwd=course_root,
-        env=nbgrader_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    result = run_nbgrader(
+        ["validate", *options, *map(str, notebooks)],
+        course_root,
         timeout=VALIDATE_TIMEOUT_S,
-        check=False,
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(command)} exited with {result.returncode}:\n{result.stdout[-3000:]}"
+        merge_stderr=True,
     )
     return _verdicts(result.stdout, notebooks)
 
