@@ -10,6 +10,9 @@ PORT   ?= 8888
 export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
+# The instructors' extra (Dask) where the tooling is: not in the student bundle, which has no course_tools.
+comma  := ,
+EXTRAS := test$(if $(wildcard course_tools/__init__.py),$(comma)instructor)
 
 .PHONY: lab test lint env system release bench clean
 
@@ -17,7 +20,7 @@ $(BIN)/.installed: pyproject.toml $(wildcard course_utils/labextension/*.json co
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $@
 
 env: $(BIN)/.installed
@@ -30,12 +33,12 @@ lab: env
 # System packages the tests use: Chromium (browser tests) and bubblewrap (grading sandbox).
 # As root they are installed with apt-get; otherwise each step says what to install and fails.
 system: env
-	$(BIN)/python -m course_utils.browser_setup
-	$(BIN)/python -m course_utils.grading.sandbox_setup
+	$(BIN)/python -m course_tools.browser_setup
+	$(BIN)/python -m course_tools.grading.sandbox_setup
 
 lint: env
-	$(BIN)/ruff check course_utils tests benchmarks
-	$(BIN)/ruff format --check course_utils tests benchmarks
+	$(BIN)/ruff check course_utils course_tools tests benchmarks
+	$(BIN)/ruff format --check course_utils course_tools tests benchmarks
 
 test: env lint system
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -51,7 +51,7 @@ def _timed(command: list[str], cwd: Path) -> float:
 
 
 def _make_course(root: Path, notebook: Path, students: list[str]) -> None:
-    from course_utils.notebook_format import generate_release
+    from course_tools.notebook_format import generate_release
 
     (root / "solutions" / ASSIGNMENT).mkdir(parents=True)
     shutil.copy(notebook, root / "solutions" / ASSIGNMENT / notebook.name)

@@ -1,8 +1,10 @@
 """Helpers for the course "Choosing a learning rate" (TensorFlow/Keras, nbgrader).
 
 Notebooks teach, this package does the work: data, models, schedules, the range test,
-suggestions, plots, widgets and the instructor CLI. Names are loaded on first use, so the
-command-line tools that do not train anything start without importing TensorFlow.
+suggestions, plots, widgets and ``course lr-find``. It is the student library: the only package
+in the student bundle. The instructors' and mentors' tooling (release, grading, links, the rest
+of the ``course`` command) is the separate package ``course_tools``, which this one never imports.
+Names are loaded on first use, so the command line starts without importing TensorFlow.
 """
 
 from importlib import import_module

@@ -23,7 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from course_utils.browser_setup import CHROMIUM, CHROMIUM_ARGS
+from course_tools.browser_setup import CHROMIUM, CHROMIUM_ARGS
 
 VIEWPORT = {"width": 1280, "height": 900}
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -158,7 +158,7 @@ class LabServer:
 def chromium_missing_message() -> str | None:
     """None when Chromium and Playwright are ready; otherwise what to do about it."""
     if not CHROMIUM.exists():
-        return f"{CHROMIUM} not found: run `python -m course_utils.browser_setup` (installs Debian's chromium as root)."
+        return f"{CHROMIUM} not found: run `python -m course_tools.browser_setup` (installs Debian's chromium as root)."
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:

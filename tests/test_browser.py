@@ -2,7 +2,7 @@
 
 One JupyterLab server (loopback, free port, no token) serves a temporary copy of the course with
 the *solution* notebooks, so every cell runs without raising. Chromium is Debian's
-(``python -m course_utils.browser_setup`` installs it); a missing browser fails these tests, it
+(``python -m course_tools.browser_setup`` installs it); a missing browser fails these tests, it
 never skips them. Screenshots land in ``artifacts/screenshots/``.
 """
 
@@ -39,7 +39,7 @@ from lab_driver import (
     where_is_cell,
 )
 
-from course_utils import links
+from course_tools import links
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 

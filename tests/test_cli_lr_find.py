@@ -7,7 +7,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from course_utils.cli import main  # noqa: E402
+from course_tools.cli import main  # noqa: E402
 from course_utils.suggest import SUGGESTION_METHODS  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -102,3 +102,24 @@ def test_unknown_choices_are_rejected_by_the_parser(capsys):
         main(["lr-find", "--model", "transformer"])
     assert caught.value.code == 2
     assert "transformer" in capsys.readouterr().err
+
+
+def test_the_student_course_command_has_lr_find_only(capsys):
+    """The library's own ``course`` (the student install's command) offers lr-find and nothing else."""
+    from course_utils.cli import build_parser as student_parser
+
+    parser = student_parser()
+    assert callable(parser.parse_args(["lr-find"]).func)
+    with pytest.raises(SystemExit) as caught:
+        parser.parse_args(["release"])
+    assert caught.value.code == 2
+    assert "invalid choice: 'release'" in capsys.readouterr().err
+
+
+def test_the_full_course_command_takes_lr_find_from_the_library():
+    from course_tools.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["lr-find"]).func.__module__ == "course_utils.cli.lr_find"
+    for command in (["release"], ["grade"], ["export"], ["feedback"], ["link", "Summary"]):
+        assert parser.parse_args(command).func.__module__.startswith("course_tools.cli.")

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.cli import main as course_main
-from course_utils.grading import corpus
-from course_utils.grading.course import Course
-from course_utils.grading.reports import read_csv
-from course_utils.grading.runner import grade_assignment
-from course_utils.grading.sandbox import probe_sandbox
-from course_utils.grading.worker import Limits
+from course_tools.cli import main as course_main
+from course_tools.grading import corpus
+from course_tools.grading.course import Course
+from course_tools.grading.reports import read_csv
+from course_tools.grading.runner import grade_assignment
+from course_tools.grading.sandbox import probe_sandbox
+from course_tools.grading.worker import Limits
 
 pytestmark = pytest.mark.xdist_group("grading")
 
@@ -346,7 +346,7 @@ def test_dask_cluster_gives_the_same_gradebook_as_a_local_run(tmp_path):
 
 
 def test_grading_refuses_to_run_without_the_sandbox_it_was_asked_for(tmp_path, monkeypatch):
-    from course_utils.grading import sandbox
+    from course_tools.grading import sandbox
 
     root = corpus.make_toy_course(tmp_path / "course", cell_timeout=5)
     corpus.submit(root, "good", corpus.case("good").build(root))
@@ -365,7 +365,7 @@ def _real_source_notebook() -> Path | None:
 
 def test_a_real_course_notebook_grades_in_the_sandbox(tmp_path):
     """TensorFlow imports and trains under the memory limit, without network, from a private copy."""
-    from course_utils.notebook_format import generate_release
+    from course_tools.notebook_format import generate_release
 
     source = _real_source_notebook()
     if source is None:

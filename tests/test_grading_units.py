@@ -8,20 +8,21 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from course_utils.cli import build_parser
-from course_utils.cli import grading as grading_cli
-from course_utils.grading import checks, corpus, sandbox
-from course_utils.grading.bundle import build_student_bundle, bundle_members
-from course_utils.grading.course import Course, hash_tree
-from course_utils.grading.merge import flagged_notebooks
-from course_utils.grading.runner import Row, RunSummary, collect_submission, submission_hash, summary_table
-from course_utils.grading.worker import FAILED, FLAGGED, GRADED, SubmissionResult
+from course_tools.cli import build_parser
+from course_tools.cli import grading as grading_cli
+from course_tools.grading import checks, corpus, sandbox
+from course_tools.grading.bundle import build_student_bundle, bundle_members, student_pyproject
+from course_tools.grading.course import Course, hash_tree
+from course_tools.grading.merge import flagged_notebooks
+from course_tools.grading.runner import Row, RunSummary, collect_submission, submission_hash, summary_table
+from course_tools.grading.worker import FAILED, FLAGGED, GRADED, SubmissionResult
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -261,7 +262,7 @@ def test_a_sandboxed_command_dies_with_the_process_that_launched_it(tmp_path, mo
     pid_file = tmp_path / "child.pid"
     launcher = (
         "import subprocess, sys, time\n"
-        "from course_utils.grading import sandbox\n"
+        "from course_tools.grading import sandbox\n"
         "command = sandbox.kernel_command(['sleep', '600'], workdir=sys.argv[1], runtime_dir=sys.argv[1],\n"
         "    mode=sys.argv[2], memory_bytes=None, support=sandbox.probe_sandbox())\n"
         "child = subprocess.Popen(command, start_new_session=True)\n"
@@ -361,9 +362,8 @@ def test_cli_has_the_grading_commands():
 def toy_course(tmp_path_factory):
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
     root = corpus.make_toy_course(tmp_path_factory.mktemp("bundle") / "course")
-    shutil.copytree(
-        REPO / "course_utils", root / "course_utils", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for package in ("course_utils", "course_tools"):  # both sit in the course root, as in the repository
+        shutil.copytree(REPO / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, root / name)
     corpus.submit(root, "someone", corpus.case("good").build(root))
@@ -380,6 +380,9 @@ def test_student_bundle_holds_the_release_and_the_package_and_nothing_secret(toy
         for notebook in (toy_course / "notebooks" / "toy").glob("*.ipynb"):
             assert archive.read(f"{top}notebooks/toy/{notebook.name}") == notebook.read_bytes()
         assert f"{top}course_utils/__init__.py" in names and f"{top}pyproject.toml" in names
+        assert not any("/course_tools/" in name for name in names), "the tooling is not for students"
+        student = tomllib.loads(archive.read(f"{top}pyproject.toml").decode())
+        assert student["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["course_utils"]
         assert not any(
             "/solutions/" in name or name.endswith(".db") or "/submitted/" in name for name in names
         )
@@ -396,6 +399,8 @@ def test_bundle_refuses_solution_text_and_instructor_folders(toy_course, tmp_pat
     course = Course.load(toy_course)
     with pytest.raises(ValueError, match="belongs to the instructors"):
         bundle_members(course, "toy", include=("solutions",))
+    with pytest.raises(ValueError, match="belongs to the instructors"):
+        bundle_members(course, "toy", include=("course_tools",))
     leaked = toy_course / "notebooks" / "toy" / "leak.ipynb"
     shutil.copy(toy_course / "solutions" / "toy" / "squares.ipynb", leaked)
     try:
@@ -405,8 +410,34 @@ def test_bundle_refuses_solution_text_and_instructor_folders(toy_course, tmp_pat
         leaked.unlink()
 
 
+def test_student_pyproject_is_the_course_one_cut_down_to_the_library():
+    text = (REPO / "pyproject.toml").read_text()
+    course, student = tomllib.loads(text), tomllib.loads(student_pyproject(text))
+    assert student["build-system"] == course["build-system"]
+    assert student["project"]["dependencies"] == course["project"]["dependencies"]
+    extras = dict(course["project"]["optional-dependencies"])
+    del extras["instructor"]
+    assert student["project"]["optional-dependencies"] == extras
+    assert student["project"]["scripts"] == {"course": "course_utils.cli:main"}
+    wheel = student["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert wheel["packages"] == ["course_utils"]
+    assert wheel["shared-data"] == course["tool"]["hatch"]["build"]["targets"]["wheel"]["shared-data"]
+    assert set(student["tool"]) == {"hatch"}
+    leaky = text + '\n[tool.hatch.build.targets.wheel.force-include]\n"course_tools/site" = "site"\n'
+    with pytest.raises(ValueError, match="would still name course_tools"):
+        student_pyproject(leaky)
+
+
+def test_grading_on_a_cluster_without_dask_says_what_to_install(toy_course, monkeypatch):
+    from course_tools.grading.runner import grade_assignment
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ValueError, match=r"needs Dask: pip install -e '\.\[instructor\]'"):
+        grade_assignment(Course.load(toy_course), "toy", scheduler="tcp://127.0.0.1:1")
+
+
 def test_course_release_regenerates_and_zips(toy_course, capsys):
-    from course_utils.cli import main
+    from course_tools.cli import main
 
     release = toy_course / "notebooks" / "toy"
     (release / "squares.ipynb").write_text("stale")
@@ -427,6 +458,7 @@ def test_repository_bundle_has_no_solutions(tmp_path):
     bundle = build_student_bundle(course, "learning-rate", tmp_path / "course.zip")
     assert not any("/solutions/" in name or name.endswith("gradebook.db") for name in bundle.members)
     assert any(name.endswith("course_utils/__init__.py") for name in bundle.members)
+    assert not any("/course_tools/" in name for name in bundle.members)
 
 
 # ---------------------------------------------------------------------- merging into the gradebook
@@ -452,8 +484,8 @@ def _grades(course: Course, student: str) -> dict:
 def test_merge_records_results_keeps_manual_grades_and_is_idempotent(toy_course, tmp_path):
     from nbgrader.api import Gradebook
 
-    from course_utils.grading.merge import merge_result, write_autograded
-    from course_utils.grading.worker import NotebookResult
+    from course_tools.grading.merge import merge_result, write_autograded
+    from course_tools.grading.worker import NotebookResult
 
     course = Course.load(toy_course)
     failed = SubmissionResult("merged", "toy", "h1", FAILED, ["grading failed: boom"])

@@ -10,9 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import links
-from course_utils.cli import link as link_cli
-from course_utils.cli import main as course_main
+from course_tools import links
+from course_tools.cli import link as link_cli
+from course_tools.cli import main as course_main
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "learning-rate"
@@ -258,7 +258,7 @@ def _cell_ids(path: Path) -> list[str]:
 @pytest.mark.slow
 def test_cell_ids_survive_generate_assignment(tmp_path):
     """nbgrader's release keeps every cell id of solutions/, and the committed release matches it."""
-    from course_utils import notebook_format
+    from course_tools import notebook_format
 
     sources = sorted((REPO / "solutions" / ASSIGNMENT).glob("*.ipynb"))
     assert sources, "no source notebooks in solutions/"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.notebook_format import ASSIGNMENT, REPO_ROOT, default_config_file, run_nbgrader
+from course_tools.notebook_format import ASSIGNMENT, REPO_ROOT, default_config_file, run_nbgrader
 
 pytestmark = pytest.mark.slow
 

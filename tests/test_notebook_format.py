@@ -7,7 +7,7 @@ import json
 import nbformat
 import pytest
 
-from course_utils import notebook_format as nf
+from course_tools import notebook_format as nf
 
 
 def _example():

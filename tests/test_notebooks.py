@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.notebook_format import (
+from course_tools.notebook_format import (
     ASSIGNMENT,
     REPO_ROOT,
     check_notebook,
@@ -196,7 +196,7 @@ def test_regenerating_the_release_reproduces_notebooks_exactly(regenerated):
     }
     assert sorted(fresh) == sorted(committed), "the release holds other files than nbgrader generates"
     stale = [str(name) for name in fresh if fresh[name] != committed[name]]
-    assert not stale, f"out of date (run: python -m course_utils.notebook_format release): {stale}"
+    assert not stale, f"out of date (run: python -m course_tools.notebook_format release): {stale}"
 
 
 @pytest.mark.parametrize("name", SOURCE_NOTEBOOKS)

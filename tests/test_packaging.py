@@ -1,12 +1,24 @@
-"""The two ways to install (pip via make, conda via environment.yml) must list the same dependencies."""
+"""How the course installs: pip (make) and conda agree, the library stands apart from the tooling,
+and the student bundle installs and imports on its own."""
 
+import ast
+import json
+import os
 import re
+import subprocess
+import sys
+import sysconfig
 import tomllib
+import venv
+import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+#: What `make env` installs besides the dependencies (environment.yml mirrors it).
+DEVELOPER_EXTRAS = ("test", "instructor")
 
 
 def _name_and_spec(requirement: str) -> tuple[str, str]:
@@ -20,7 +32,8 @@ def _name_and_spec(requirement: str) -> tuple[str, str]:
 
 def _pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = project["dependencies"] + project["optional-dependencies"]["test"]
+    extras = project["optional-dependencies"]
+    requirements = project["dependencies"] + [r for name in DEVELOPER_EXTRAS for r in extras[name]]
     pairs = [_name_and_spec(r) for r in requirements]
     result = dict(pairs)
     # pip's "dask[distributed]" is conda's dask + distributed
@@ -53,3 +66,170 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme
     assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.MULTILINE)
+
+
+def test_make_env_installs_the_extras_environment_yml_lists():
+    makefile = (ROOT / "Makefile").read_text()
+    assert 'pip install --quiet -e ".[$(EXTRAS)]"' in makefile
+    assert "EXTRAS := test$(if $(wildcard course_tools/__init__.py),$(comma)instructor)" in makefile
+
+
+def test_dask_is_only_in_the_instructor_extra():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not any(r.startswith("dask") for r in project["dependencies"])
+    assert any(r.startswith("dask[distributed]") for r in project["optional-dependencies"]["instructor"])
+
+
+# ---------------------------------------------------------------------- the library and the tooling
+
+_TOOLING_NAME = re.compile(r"course_tools(\.\w+)*")
+
+
+def test_the_library_never_names_the_tooling_in_an_import():
+    """No ``import course_tools...``, ``from course_tools...`` or ``import_module("course_tools...")``."""
+    offenders = []
+    for path in sorted((ROOT / "course_utils").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names = [node.value]
+            else:
+                continue
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno}: {name}" for name in names]
+    offenders = [entry for entry in offenders if _TOOLING_NAME.fullmatch(entry.rsplit(": ", 1)[1])]
+    assert not offenders, f"the library imports the tooling: {offenders}"
+
+
+def test_every_library_module_and_name_imports_without_the_tooling_or_dask():
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "for blocked in ('course_tools', 'dask', 'distributed'):\n"
+        "    sys.modules[blocked] = None  # importing it now raises ImportError\n"
+        "import course_utils\n"
+        "modules = [m.name for m in pkgutil.walk_packages(course_utils.__path__, 'course_utils.')]\n"
+        "for name in modules:\n"
+        "    importlib.import_module(name)\n"
+        "for name in course_utils.__all__:\n"
+        "    getattr(course_utils, name)\n"
+        "from course_utils.cli import build_parser\n"
+        "build_parser().parse_args(['lr-find'])\n"
+        "print(len(modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(done.stdout.split()[-1]) >= 12
+
+
+# ---------------------------------------------------------------------- the student bundle installs
+
+
+def _notebook_imports(folder: Path) -> list[str]:
+    """Every import statement in the code cells of the notebooks under ``folder``."""
+    statements = []
+    for path in sorted(folder.rglob("*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+            for node in ast.walk(ast.parse("\n".join(lines))):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    statements.append(ast.unparse(node))
+    return sorted(set(statements))
+
+
+@pytest.fixture(scope="module")
+def student_install(tmp_path_factory):
+    """The repository's student bundle, unzipped and installed with pip into a fresh venv (offline).
+
+    The venv sees this environment's site-packages (for TensorFlow, Jupyter and hatchling) through
+    a plain path in a .pth file, so this environment's editable install, which would put the whole
+    repository on the path, does not apply there; pip installs the bundle's package into the venv.
+    """
+    from course_tools.grading.bundle import build_student_bundle
+    from course_tools.grading.course import Course
+
+    work = tmp_path_factory.mktemp("student")
+    course = Course.load(ROOT)
+    bundle = build_student_bundle(course, "learning-rate", work / "student.zip")
+    with zipfile.ZipFile(bundle.path) as archive:
+        archive.extractall(work / "unzipped")
+    (folder,) = [path.parent for path in (work / "unzipped").glob("*/pyproject.toml")]
+    environment = work / "venv"
+    venv.EnvBuilder(with_pip=False).create(environment)
+    python = environment / "bin" / "python"
+    site_packages = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(site_packages, "_outer_environment.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index"]
+        + ["--ignore-installed", "--quiet", "--disable-pip-version-check", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=work,
+        env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
+    )
+    assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-3000:]
+    return bundle, folder, environment, Path(site_packages)
+
+
+def test_the_student_bundle_holds_the_library_and_none_of_the_tooling(student_install):
+    bundle, folder, _, _ = student_install
+    top = folder.name + "/"
+    assert f"{top}course_utils/__init__.py" in bundle.members
+    assert f"{top}course_utils/cli/lr_find.py" in bundle.members
+    assert f"{top}course_utils/labextension/package.json" in bundle.members
+    assert not [name for name in bundle.members if name.startswith(f"{top}course_tools")]
+    student = tomllib.loads((folder / "pyproject.toml").read_text())
+    assert student["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["course_utils"]
+    assert student["project"]["scripts"] == {"course": "course_utils.cli:main"}
+    assert "instructor" not in student["project"].get("optional-dependencies", {})
+
+
+def test_the_student_install_imports_what_every_notebook_imports(student_install):
+    _, folder, environment, site_packages = student_install
+    imports = _notebook_imports(folder / "notebooks")
+    assert any(line.startswith("from course_utils") for line in imports), imports
+    script = "\n".join(
+        [
+            "import sys",
+            "for blocked in ('course_tools', 'dask', 'distributed'):",
+            "    sys.modules[blocked] = None  # importing it now raises ImportError",
+            *imports,
+            "import course_utils",
+            "print(course_utils.__file__)",
+        ]
+    )
+    done = subprocess.run(
+        [environment / "bin" / "python", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=environment,  # not the bundle folder, whose course_utils/ would shadow the install
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert Path(done.stdout.split()[-1]).is_relative_to(site_packages), done.stdout
+    assert not (site_packages / "course_tools").exists()
+    metadata = next(site_packages.glob("course_utils-*.dist-info")) / "METADATA"
+    assert "dask" not in metadata.read_text()
+
+
+def test_the_student_install_has_course_lr_find_and_the_link_extension(student_install):
+    _, _, environment, _ = student_install
+    done = subprocess.run(
+        [environment / "bin" / "course", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "lr-find" in done.stdout and "release" not in done.stdout
+    extension = environment / "share" / "jupyter" / "labextensions" / "course-utils-links"
+    assert (extension / "package.json").is_file() and (extension / "static" / "remoteEntry.js").is_file()

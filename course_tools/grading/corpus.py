@@ -19,7 +19,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 TOY_ASSIGNMENT = "toy"
 
-_CONFIG = '''"""nbgrader configuration of a toy course (made by course_utils.grading.corpus)."""
+_CONFIG = '''"""nbgrader configuration of a toy course (made by course_tools.grading.corpus)."""
 
 import os
 
@@ -125,7 +125,7 @@ TOY_MAX_SCORE = 6.0
 
 def make_toy_course(root, *, cell_timeout: int = 10) -> Path:
     """Write the toy course into ``root`` and release it with nbgrader (which fills the gradebook)."""
-    from course_utils.grading.course import Course, run_nbgrader_step
+    from course_tools.grading.course import Course, run_nbgrader_step
 
     root = Path(root)
     source = root / "solutions" / TOY_ASSIGNMENT

@@ -6,7 +6,7 @@ files give clean diffs, and readable ids give forum mentors links that keep work
 (``…/01_fixed_rate.ipynb#cell-id=build-the-model``). Ids are never renamed once set; the cell id
 of an nbgrader cell is its ``grade_id``.
 
-Authors write notebooks either in JupyterLab (then run ``python -m course_utils.notebook_format fix
+Authors write notebooks either in JupyterLab (then run ``python -m course_tools.notebook_format fix
 solutions/learning-rate/*.ipynb``) or from Python with :func:`markdown`, :func:`code`,
 :func:`solution`, :func:`tests` and :func:`write_notebook`. See ``solutions/TEMPLATE.md``.
 
@@ -216,7 +216,7 @@ def check_notebook(path) -> list[str]:
             problems.append(f"{path}: cell {index} ({cell.get('id')}) has outputs or an execution count")
     if text != canonical_text(notebook):
         problems.append(
-            f"{path}: not canonical JSON (run: python -m course_utils.notebook_format fix {path})"
+            f"{path}: not canonical JSON (run: python -m course_tools.notebook_format fix {path})"
         )
     return problems
 
@@ -377,11 +377,11 @@ def generate_release(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m course_utils.notebook_format check|fix PATH...`` and ``release [SOURCE] [RELEASE]``."""
+    """``python -m course_tools.notebook_format check|fix PATH...`` and ``release [SOURCE] [RELEASE]``."""
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.notebook_format", description=__doc__.split("\n")[0]
+        prog="python -m course_tools.notebook_format", description=__doc__.split("\n")[0]
     )
     sub = parser.add_subparsers(dest="action", required=True)
     check_parser = sub.add_parser("check", help="report notebooks that are not canonical (exit 1 if any)")

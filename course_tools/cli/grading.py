@@ -3,7 +3,7 @@
 ``grade`` autogrades every ``submitted/<student>/<assignment>/`` in sandboxed kernels, on a local
 process pool (``--workers``) or a Dask cluster (``--scheduler``), into the course's one gradebook;
 ``export`` and ``feedback`` are nbgrader's CSV export and HTML feedback. See
-:mod:`course_utils.grading`.
+:mod:`course_tools.grading`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-#: The same as course_utils.grading.sandbox.SANDBOX_MODES (not imported: it would load jupyter_client).
+#: The same as course_tools.grading.sandbox.SANDBOX_MODES (not imported: it would load jupyter_client).
 SANDBOX_MODES = ("require", "best-effort", "off")
 _UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
@@ -105,10 +105,10 @@ def register(subparsers) -> None:
 
 
 def run_grade(args) -> int:
-    from course_utils.grading.course import Course
-    from course_utils.grading.runner import grade_assignment, summary_records, summary_table
-    from course_utils.grading.sandbox import SandboxUnavailable
-    from course_utils.grading.worker import Limits
+    from course_tools.grading.course import Course
+    from course_tools.grading.runner import grade_assignment, summary_records, summary_table
+    from course_tools.grading.sandbox import SandboxUnavailable
+    from course_tools.grading.worker import Limits
 
     course = Course.load(args.course_dir)
     assignment = args.assignment or course.default_assignment()
@@ -144,8 +144,8 @@ def run_grade(args) -> int:
 
 
 def run_export(args) -> int:
-    from course_utils.grading.course import Course
-    from course_utils.grading.reports import export_csv, read_csv
+    from course_tools.grading.course import Course
+    from course_tools.grading.reports import export_csv, read_csv
 
     course = Course.load(args.course_dir)
     path = export_csv(course, course.root / args.to, assignments=args.assignment or ())
@@ -154,8 +154,8 @@ def run_export(args) -> int:
 
 
 def run_feedback(args) -> int:
-    from course_utils.grading.course import Course
-    from course_utils.grading.reports import generate_feedback
+    from course_tools.grading.course import Course
+    from course_tools.grading.reports import generate_feedback
 
     course = Course.load(args.course_dir)
     assignment = args.assignment or course.default_assignment()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from course_utils.grading.course import Course
+from course_tools.grading.course import Course
 
 
 def export_csv(course: Course, destination=None, *, assignments=(), students=()) -> Path:
@@ -39,7 +39,7 @@ def generate_feedback(course: Course, assignment: str, *, student: str | None = 
     """nbgrader's HTML feedback for every autograded submission (or one student's); returns the pages."""
     from traitlets.config import Config
 
-    from course_utils.grading.course import run_nbgrader_step
+    from course_tools.grading.course import run_nbgrader_step
 
     config = Config(course.config)
     config.HTMLExporter.template_name = "feedback"  # as NbGraderAPI.generate_feedback sets it

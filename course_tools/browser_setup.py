@@ -1,4 +1,4 @@
-"""Make sure the browser tests can run: ``python -m course_utils.browser_setup``.
+"""Make sure the browser tests can run: ``python -m course_tools.browser_setup``.
 
 The browser tests drive Debian's Chromium (``/usr/bin/chromium``) through Playwright for Python.
 Playwright's own browser download (``playwright install``) cannot work on a machine without
@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from course_utils._system import apt_install, is_root
+from course_tools._system import apt_install, is_root
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The same switches the browser tests use: no sandbox as root, and no background traffic to
@@ -68,7 +68,7 @@ def smoke_test() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.browser_setup",
+        prog="python -m course_tools.browser_setup",
         description="Install (as root) and check the Chromium the browser tests use.",
     )
     parser.add_argument("--no-install", action="store_true", help="only check; never call apt-get")

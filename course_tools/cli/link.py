@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from course_utils import links
+from course_tools import links
 
 # Enough candidates to choose from; more means the text is too vague to list them all.
 MAX_CANDIDATES = 12
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``course link`` on its own (``python -m course_utils.cli.link``)."""
+    """Run ``course link`` on its own (``python -m course_tools.cli.link``)."""
     parser = argparse.ArgumentParser(prog="course link")
     add_arguments(parser)
     args = parser.parse_args(argv)

@@ -167,7 +167,7 @@ def assignment_in_gradebook(course: Course, assignment: str) -> bool:
 
 
 def _quiet_logger() -> logging.Logger:
-    logger = logging.getLogger("course_utils.grading.nbgrader")
+    logger = logging.getLogger("course_tools.grading.nbgrader")
     logger.propagate = False  # nbgrader's warnings go into the captured log, not onto the terminal
     if not logger.handlers:
         logger.addHandler(logging.NullHandler())

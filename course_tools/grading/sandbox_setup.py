@@ -1,8 +1,8 @@
-"""Make sure the grading sandbox works here: ``python -m course_utils.grading.sandbox_setup``.
+"""Make sure the grading sandbox works here: ``python -m course_tools.grading.sandbox_setup``.
 
 The grading sandbox needs bubblewrap (``bwrap``) and util-linux's ``prlimit``. As root this installs
 Debian's ``bubblewrap`` package with apt-get when ``bwrap`` is missing; otherwise it says what to
-install. Then it tries every protection once (:func:`~course_utils.grading.sandbox.probe_sandbox`)
+install. Then it tries every protection once (:func:`~course_tools.grading.sandbox.probe_sandbox`)
 and exits non-zero if one does not hold, so ``make test`` stops with a clear message instead of
 skipping the grading tests.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import sys
 
-from course_utils._system import apt_install, is_root
+from course_tools._system import apt_install, is_root
 
 
 def main() -> int:
@@ -28,7 +28,7 @@ def main() -> int:
                 file=sys.stderr,
             )
             return 1
-    from course_utils.grading.sandbox import probe_sandbox
+    from course_tools.grading.sandbox import probe_sandbox
 
     support = probe_sandbox()
     print(support.describe())

@@ -29,7 +29,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
-from course_utils.grading.sandbox import SandboxedKernelManager
+from course_tools.grading.sandbox import SandboxedKernelManager
 
 #: ``ename`` of the error outputs the watchdog writes (the checks recognise them).
 NOT_RUN = "GradingStopped"

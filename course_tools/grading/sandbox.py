@@ -19,13 +19,14 @@ see. Interrupts go as messages on the control channel (a SIGINT to the process g
 ``bwrap`` itself, not just interrupt the kernel).
 
 Wall-clock limits (per cell and per notebook) are enforced by the grader, see
-:mod:`course_utils.grading.execute`. :func:`probe_sandbox` tells which of the above this machine
+:mod:`course_tools.grading.execute`. :func:`probe_sandbox` tells which of the above this machine
 can enforce; nothing is assumed.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -132,8 +133,12 @@ def _python_roots() -> list[str]:
 
 
 def _package_root() -> str:
-    """The ``course_utils`` package folder (an editable install puts it outside site-packages)."""
-    return str(Path(__file__).resolve().parents[1])
+    """The ``course_utils`` package folder (an editable install puts it outside site-packages).
+
+    Only the library the notebooks import: the grading tooling never runs inside the sandbox.
+    """
+    spec = importlib.util.find_spec("course_utils")
+    return str(Path(spec.origin).resolve().parent)
 
 
 def read_only_paths(extra=()) -> list[str]:
@@ -358,7 +363,7 @@ def _socket_folder(preferred: str) -> str | None:
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager that starts every kernel inside the sandbox.
 
-    Configure it through ``c.SandboxedKernelManager.*``; :class:`~course_utils.grading.execute.GuardedExecute`
+    Configure it through ``c.SandboxedKernelManager.*``; :class:`~course_tools.grading.execute.GuardedExecute`
     uses it for every notebook it runs.
     """
 

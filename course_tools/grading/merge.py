@@ -17,7 +17,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from course_utils.grading.worker import FAILED, FLAGGED, SubmissionResult
+from course_tools.grading.worker import FAILED, FLAGGED, SubmissionResult
 
 
 def template_gradebook(db_path) -> bytes:

@@ -4,7 +4,7 @@ A :class:`GradingJob` carries everything the grading needs as bytes (the submiss
 folder's data files, a gradebook holding only the assignment), so the same function runs in a
 local process pool or on any Dask worker with the same Python environment, and never touches the
 course directory. It runs nbgrader's own ``autograde`` on the copy, with
-:class:`~course_utils.grading.execute.GuardedExecute` in place of ``Execute``, and returns a
+:class:`~course_tools.grading.execute.GuardedExecute` in place of ``Execute``, and returns a
 :class:`SubmissionResult`: the grades read back from the private gradebook, the autograded files,
 and a status with reasons. It never raises: any failure becomes ``status="failed"`` with a reason.
 """
@@ -31,7 +31,7 @@ WATCHDOG_GRACE = 120
 
 @dataclass(frozen=True)
 class Limits:
-    """Limits for every grading kernel; see :mod:`course_utils.grading.sandbox`."""
+    """Limits for every grading kernel; see :mod:`course_tools.grading.sandbox`."""
 
     cell_timeout: int = 120
     notebook_timeout: int = 600
@@ -108,8 +108,8 @@ def nbgrader_config(job: GradingJob, root: Path, events_path: Path):
     )
     from traitlets.config import Config
 
-    from course_utils.grading.execute import GuardedExecute
-    from course_utils.grading.sanitize import sanitize_preprocessors
+    from course_tools.grading.execute import GuardedExecute
+    from course_tools.grading.sanitize import sanitize_preprocessors
 
     config = Config(job.nbgrader_config)
     config.CourseDirectory.root = str(root)
@@ -197,7 +197,7 @@ class _Watchdog:
         import gc
         import signal
 
-        from course_utils.grading.sandbox import SandboxedKernelManager
+        from course_tools.grading.sandbox import SandboxedKernelManager
 
         self.fired = True
         for item in gc.get_objects():
@@ -217,9 +217,9 @@ def warm_up() -> None:
     import nbgrader.converters  # noqa: F401
     import nbgrader.preprocessors  # noqa: F401
 
-    import course_utils.grading.checks  # noqa: F401
-    import course_utils.grading.execute  # noqa: F401
-    import course_utils.grading.sanitize  # noqa: F401
+    import course_tools.grading.checks  # noqa: F401
+    import course_tools.grading.execute  # noqa: F401
+    import course_tools.grading.sanitize  # noqa: F401
 
 
 def grade_submission(job: GradingJob) -> SubmissionResult:
@@ -248,9 +248,9 @@ def grade_submission(job: GradingJob) -> SubmissionResult:
 def _grade_into(job: GradingJob, scratch: Path, result: SubmissionResult) -> None:
     from nbgrader.coursedir import CourseDirectory
 
-    from course_utils.grading import checks
-    from course_utils.grading.course import run_nbgrader_step
-    from course_utils.grading.sandbox import check_mode
+    from course_tools.grading import checks
+    from course_tools.grading.course import run_nbgrader_step
+    from course_tools.grading.sandbox import check_mode
 
     support = check_mode(job.limits.sandbox)
     result.sandbox = support.describe(job.limits.sandbox)

@@ -1,9 +1,9 @@
 """``course release``: regenerate the student notebooks from ``solutions/`` and zip the student bundle.
 
-The release is made by ``course_utils.notebook_format.generate_release`` (nbgrader's
+The release is made by ``course_tools.notebook_format.generate_release`` (nbgrader's
 ``generate_assignment`` in a scratch course, written back canonically); the zip holds the release
 and what it needs to run, never the solutions or the gradebook (see
-:mod:`course_utils.grading.bundle`).
+:mod:`course_tools.grading.bundle`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def register(subparsers) -> None:
         help="regenerate notebooks/ from solutions/ and build the student zip",
         description=(
             "Regenerate the student release from the nbgrader source folder, then write a zip with "
-            "the released notebooks, the course_utils package and the files to install it."
+            "the released notebooks, the course_utils library and the files to install it."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -32,7 +32,7 @@ def register(subparsers) -> None:
 
 def regenerate(course, assignment: str) -> list:
     """Rewrite ``<release>/<assignment>/`` from ``<source>/<assignment>/`` with the course's config."""
-    from course_utils.notebook_format import generate_release
+    from course_tools.notebook_format import generate_release
 
     config_file = course.root / "nbgrader_config.py"
     return generate_release(
@@ -44,8 +44,8 @@ def regenerate(course, assignment: str) -> list:
 
 
 def run(args) -> int:
-    from course_utils.grading.bundle import build_student_bundle
-    from course_utils.grading.course import Course
+    from course_tools.grading.bundle import build_student_bundle
+    from course_tools.grading.course import Course
 
     course = Course.load(args.course_dir)
     assignment = args.assignment or course.default_assignment()

@@ -12,6 +12,7 @@ changes, when its last grading failed, or with ``force``.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import time
@@ -25,10 +26,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from course_utils.grading.course import Course, assignment_in_gradebook, sync_gradebook
-from course_utils.grading.merge import merge_result, template_gradebook, write_autograded
-from course_utils.grading.sandbox import check_mode
-from course_utils.grading.worker import (
+from course_tools.grading.course import Course, assignment_in_gradebook, sync_gradebook
+from course_tools.grading.merge import merge_result, template_gradebook, write_autograded
+from course_tools.grading.sandbox import check_mode
+from course_tools.grading.worker import (
     FAILED,
     FLAGGED,
     GRADED,
@@ -224,7 +225,10 @@ def _clear_started(job: GradingJob) -> None:
 
 
 def _run_dask(jobs: list[GradingJob], address: str, handle) -> None:
-    """The same jobs on a Dask distributed cluster (it retries tasks whose worker died)."""
+    """The same jobs on a Dask distributed cluster (it retries tasks whose worker died).
+
+    Dask comes with the ``instructor`` extra and is imported here only: local grading works without it.
+    """
     from distributed import Client
     from distributed import as_completed as dask_completed
 
@@ -261,6 +265,10 @@ def grade_assignment(
     limits = limits or Limits(cell_timeout=course.cell_timeout)
     if workers < 1:
         raise ValueError(f"workers must be at least 1; got {workers}.")
+    if scheduler and importlib.util.find_spec("distributed") is None:
+        raise ValueError(
+            "grading on a Dask cluster needs Dask: pip install -e '.[instructor]' (or run without --scheduler)"
+        )
     support = check_mode(limits.sandbox)
     if course.db_path is None:
         raise ValueError(f"course grade needs an SQLite gradebook (db_url = {course.db_url!r})")
