@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "course_tools.cli.release",
     "course_tools.cli.grading",
     "course_tools.cli.link",
+    "course_tools.cli.check_exercises",
 )
 
 
