@@ -1,8 +1,11 @@
 """Read a learning-rate sweep: smooth the curve, find the usable part, suggest a rate.
 
 A sweep trains while the rate grows, so its curve mixes two things: how well each rate trains
-and how much training has already happened. The rules here read the curve the way the lesson
-asks students to ("where the loss still falls steadily, before it becomes unstable"):
+and how much training has already happened. The course uses one definition throughout: **the
+valley** is the stretch of the curve where the smoothed loss still falls steadily, from where it
+has clearly started to fall up to its lowest point before the curve turns unstable; the *usable
+range* (:func:`usable_range`, the band the plots shade) is that stretch, and a rate to train with
+is chosen inside it, clearly below the lowest point. The rules here read the curve that way:
 
 1. smooth the log-loss with a *centred* running median, so that noise is tamed without moving
    the curve to the right (an exponential moving average lags, and its minimum with it);
@@ -287,8 +290,9 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
       unstable): the loss still falls steadily there, half a decade clear of the instability.
       On a smooth curve (epoch means, the lesson's cumulative per-epoch sweep) the model is
       already trained when the rate reaches the good band, so the reading moves right: a tenth
-      of the rate where a lagging average of the loss is lowest. Either way the result is kept
-      inside the usable range.
+      of the rate where a lagging average of the loss is lowest (the average's lag moves its
+      bottom right; dividing by ten more than undoes that). Either way the result is kept
+      inside the usable range, the valley (see :func:`usable_range`).
     - ``"steepest"``: the rate where the smoothed loss falls fastest (relative to its size) per
       decade of rate, looking only before the bottom.
     - ``"minimum"``: the rate at the bottom divided by 10, the usual rule of thumb
@@ -324,11 +328,13 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
 
 
 def usable_range(lrs, losses) -> tuple[float, float]:
-    """The rates where the loss falls steadily, before instability: ``(low_lr, high_lr)``.
+    """The valley: the rates where the loss falls steadily, before instability: ``(low_lr, high_lr)``.
 
     ``low_lr`` is where the smoothed loss has clearly started to fall (by the same margin that
-    marks the instability), ``high_lr`` the bottom of the valley, before the curve turns
-    unstable. Plots shade this band; the default suggestion lies inside it.
+    marks the instability), ``high_lr`` the valley's lowest point, before the curve turns
+    unstable. Plots shade this band; the default suggestion lies inside it. On the lesson's
+    per-epoch sweep, pass the curve without its warm-up decade (``1e-8`` to ``1e-7``, where a
+    random model improves at almost any rate), as notebook 3 does.
     """
     reading = _read(lrs, losses)
     return float(reading.lrs[reading.start]), float(reading.lrs[reading.bottom])
