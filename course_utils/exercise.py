@@ -14,6 +14,7 @@ was expected and what was received, short.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import inspect
 import sys
 import types
@@ -73,6 +74,25 @@ def _functions_of(module: types.ModuleType):
                     yield f"{module.__name__}.{name}.{attribute}", member
 
 
+class _NoFreshCopies(importlib.abc.MetaPathFinder):
+    """Refuses to load a course module anew (``del sys.modules[...]`` then import) inside the block."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == "course_utils" or fullname.startswith("course_utils."):
+            raise ShortcutError(
+                f"write this yourself: loading {fullname} anew while this test runs your code would "
+                "bring back the course helpers it switched off."
+            )
+        return None
+
+
+def _no_reload(module, *args, **kwargs):
+    raise ShortcutError(
+        f"write this yourself: importlib.reload({getattr(module, '__name__', module)!r}) is switched off "
+        "while this test runs your code (it would bring back the course helpers)."
+    )
+
+
 def _names_used(code: types.CodeType) -> set[str]:
     names = set(code.co_names)
     for constant in code.co_consts:
@@ -111,7 +131,8 @@ class own_work:  # noqa: N801 - used like a function: `with own_work():`
     (``"build_dense_model"``) or qualified name (``"course_utils.models.build_dense_model"``);
     the course functions they call stay on too.
     Functions are switched off in place (their code is swapped), so every way of reaching one
-    (``course_utils.x``, ``from course_utils.m import x``, a copy under another name) is covered.
+    (``course_utils.x``, ``from course_utils.m import x``, a copy under another name) is covered;
+    reloading or re-importing a course module inside the block is refused too.
     """
 
     def __init__(self, allow: Iterable[str] = ()):
@@ -119,6 +140,8 @@ class own_work:  # noqa: N801 - used like a function: `with own_work():`
             raise TypeError(f"allow must be a list of helper names, not one string; got {allow!r}.")
         self.allow = set(allow)
         self._saved: list[tuple[types.FunctionType, types.CodeType]] = []
+        self._finder: _NoFreshCopies | None = None
+        self._reload = None
 
     def _allowed(self, qualified_name: str) -> bool:
         short = qualified_name.rsplit(".", 1)[-1]
@@ -146,12 +169,20 @@ class own_work:  # noqa: N801 - used like a function: `with own_work():`
                 seen.add(id(target))
                 self._saved.append((target, target.__code__))
                 target.__code__ = _raiser(qualified_name)
+            self._finder = _NoFreshCopies()
+            sys.meta_path.insert(0, self._finder)
+            self._reload, importlib.reload = importlib.reload, _no_reload
         except BaseException:
             self._restore()
             raise
         return self
 
     def _restore(self) -> None:
+        if self._finder is not None:
+            sys.meta_path[:] = [finder for finder in sys.meta_path if finder is not self._finder]
+            self._finder = None
+        if self._reload is not None:
+            importlib.reload, self._reload = self._reload, None
         while self._saved:
             function, code = self._saved.pop()
             function.__code__ = code

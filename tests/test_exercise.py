@@ -79,3 +79,20 @@ def test_same_compares_shape_and_values_and_never_raises():
     assert not same([1.0, 2.0], [1.0, 2.0, 3.0])
     assert not same("not numbers", [1.0])
     assert not same(np.ones((3, 1)), np.ones(3))
+
+
+def test_a_course_module_cannot_be_loaded_anew_inside_the_block():
+    import importlib
+    import sys
+
+    with own_work():
+        with pytest.raises(ShortcutError, match="reload"):
+            importlib.reload(data)
+        saved = sys.modules.pop("course_utils.data")
+        try:
+            with pytest.raises(ShortcutError, match="loading course_utils.data anew"):
+                importlib.import_module("course_utils.data")
+        finally:
+            sys.modules["course_utils.data"] = saved
+    assert importlib.reload is not None and importlib.reload.__name__ == "reload"
+    assert not any(type(finder).__name__ == "_NoFreshCopies" for finder in sys.meta_path)
