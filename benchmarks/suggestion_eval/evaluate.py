@@ -90,8 +90,9 @@ GROUPS = {
     "all": lambda case: True,
     "tune set": lambda case: case.split == "tune",
     "holdout": lambda case: case.split == "holdout",
-    "per-epoch": lambda case: case.per == "epoch",
-    "per-batch": lambda case: case.per == "batch",
+    "third": lambda case: case.split == "third",
+    "per-epoch": lambda case: case.per.split()[0] == "epoch",  # "epoch cut": see bench_suggest
+    "per-batch": lambda case: case.per.split()[0] == "batch",
     "SGD": lambda case: case.optimizer == "sgd",
     "Adam": lambda case: case.optimizer == "adam",
     "regression": lambda case: case.task == "regression",

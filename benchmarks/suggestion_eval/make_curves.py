@@ -8,12 +8,16 @@ For every problem (data set + model) and optimizer this script
    (``LearningRateScheduler``, one rate per epoch) and a per-batch sweep (one rate per batch,
    the true loss of each batch).
 
-Everything is made locally (the course's synthetic series, statsmodels' sunspots, NumPy-made
-regression and classification) and seeded. The result, ``curves.json`` next to this file, is
-small and committed; ``bench_suggest.py`` scores suggestion rules against it.
+Everything is made locally (the course's synthetic series; statsmodels' sunspots, CO2, El Nino,
+fair, anes96, macrodata and randhie data sets, shipped with the package; NumPy-made regression,
+classification and small images) and seeded. 20 problems: time series, tabular regression and
+classification; Dense, recurrent (SimpleRNN, GRU) and convolutional (Conv1D, Conv2D) models; SGD
+with momentum 0.9, plain SGD and Adam; batch sizes 16 to 128. The result, ``curves.json`` next to
+this file, is small and committed (written atomically after every problem);
+``bench_suggest.py`` scores suggestion rules against it.
 
-Run: ``.venv/bin/python benchmarks/suggestion_eval/make_curves.py`` (about 40 minutes on 2 cores,
-3-6 minutes per problem; ``--only NAME`` redoes one, ``--sweeps-only`` keeps the stored ground truth).
+Run: ``.venv/bin/python benchmarks/suggestion_eval/make_curves.py`` (1-2 hours on 2 free cores,
+2-6 minutes per problem; ``--only NAME`` redoes one, ``--sweeps-only`` keeps the stored ground truth).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class Problem:
     epochs: int  # training budget of each ground-truth run
     ranges: dict  # optimizer -> (low_lr, high_lr) for the sweeps and the grid
     split: str = "tune"  # "holdout": made after the rule was frozen, never used to choose it
+    batch_size: int = BATCH_SIZE  # of the ground-truth runs and of both sweeps
 
 
 # ----------------------------------------------------------------------------- data sets
@@ -157,6 +162,141 @@ def sum_of_sines(num, rng, features=5):
     return x.astype("float32"), y.astype("float32")
 
 
+def _standardise(train, valid):
+    """Scale features (and a regression target) by the training set's mean and spread."""
+    (x_train, y_train), (x_valid, y_valid) = train, valid
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0) + 1e-8
+    x_train, x_valid = (x_train - mean) / std, (x_valid - mean) / std
+    if y_train.dtype.kind == "f":
+        y_mean, y_std = y_train.mean(), y_train.std()
+        y_train, y_valid = (y_train - y_mean) / y_std, (y_valid - y_mean) / y_std
+    cast = lambda x, y: (x.astype("float32"), y.astype(y.dtype))  # noqa: E731
+    return cast(x_train, y_train), cast(x_valid, y_valid)
+
+
+def _split(x, y, rng, valid_fraction=0.3):
+    order = rng.permutation(len(x))
+    cut = int(len(x) * (1 - valid_fraction))
+    return (x[order[:cut]], y[order[:cut]]), (x[order[cut:]], y[order[cut:]])
+
+
+def statsmodels_table(name, target, rng, transform=None, limit=None):
+    """A tabular data set shipped with statsmodels (no download): standardised features, a split."""
+    import statsmodels.api as sm
+
+    frame = getattr(sm.datasets, name).load_pandas().data.dropna()
+    if limit:
+        frame = frame.iloc[rng.permutation(len(frame))[:limit]]
+    y = frame[target].to_numpy(dtype="float64")
+    x = frame.drop(columns=[target]).to_numpy(dtype="float64")
+    y = transform(y) if transform else y.astype("float32")
+    return _standardise(*_split(x, y, rng))
+
+
+def co2_series():
+    """Weekly Mauna Loa CO2 (statsmodels, no download), gaps filled, centred on its mean."""
+    import statsmodels.api as sm
+
+    values = sm.datasets.co2.load_pandas().data["co2"].interpolate().bfill().to_numpy()
+    return (values - values.mean()).astype("float32")
+
+
+def elnino_series():
+    """Monthly El Nino sea-surface temperatures 1950-2010 (statsmodels), centred."""
+    import statsmodels.api as sm
+
+    values = sm.datasets.elnino.load_pandas().data.drop(columns=["YEAR"]).to_numpy().ravel()
+    return (values - values.mean()).astype("float32")
+
+
+def bars_and_crosses(num, rng, size=10):
+    """Noisy ``size`` x ``size`` images of a horizontal bar, a vertical bar, a cross or a box."""
+    labels = rng.integers(4, size=num)
+    images = rng.normal(scale=0.6, size=(num, size, size, 1))
+    for index, label in enumerate(labels):
+        row, col = rng.integers(2, size - 2, size=2)
+        if label in (0, 2):
+            images[index, row, 1:-1, 0] += 1.5
+        if label in (1, 2):
+            images[index, 1:-1, col, 0] += 1.5
+        if label == 3:
+            images[index, row - 2 : row + 2, col - 2 : col + 2, 0] += 1.0
+    return images.astype("float32"), labels.astype("int32")
+
+
+def signal_shapes(num, rng, length=40):
+    """Noisy 1-D signals of four shapes (sine, square, sawtooth, a single bump), one class each."""
+    labels = rng.integers(4, size=num)
+    t = np.linspace(0, 1, length)[None, :]
+    period = rng.uniform(0.2, 0.5, size=(num, 1))
+    phase = rng.uniform(0, 1, size=(num, 1))
+    cycle = ((t / period) + phase) % 1.0
+    shapes = np.stack(
+        [
+            np.sin(2 * np.pi * cycle),
+            np.where(cycle < 0.5, 1.0, -1.0),
+            2 * cycle - 1,
+            2 * np.exp(-(((t - phase) / 0.08) ** 2)) - 0.5,
+        ]
+    )
+    x = shapes[labels, np.arange(num)] + rng.normal(scale=0.8, size=(num, length))
+    return x.astype("float32"), labels.astype("int32")
+
+
+def _conv1d_classifier(seed, length=40, classes=4):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input(shape=(length,)),
+            keras.layers.Reshape((length, 1)),
+            keras.layers.Conv1D(8, 7, activation="relu"),
+            keras.layers.MaxPooling1D(2),
+            keras.layers.Conv1D(8, 5, activation="relu"),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(classes, activation="softmax"),
+        ]
+    )
+
+
+def _conv1d(seed, window):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input(shape=(window,)),
+            keras.layers.Reshape((window, 1)),
+            keras.layers.Conv1D(8, 5, activation="relu"),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
+
+
+def _gru(seed, window):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input(shape=(window,)),
+            keras.layers.Reshape((window, 1)),
+            keras.layers.GRU(12),
+            keras.layers.Dense(1),
+        ]
+    )
+
+
+def _conv2d(seed, size=10):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input(shape=(size, size, 1)),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(4, activation="softmax"),
+        ]
+    )
+
+
 def problems() -> list[Problem]:
     rng = np.random.default_rng(2026)
     _, series = synthetic_series()
@@ -180,6 +320,34 @@ def problems() -> list[Problem]:
     series_b_train, series_b_valid = _series_windows(series_b, 1000, 20)
     moons_train, moons_valid = moons(1500, later_rng), moons(1000, later_rng)
     sines_train, sines_valid = sum_of_sines(2000, later_rng), sum_of_sines(1000, later_rng)
+    # a third batch (session 3, issue 13): other data, convolutional and recurrent models, plain
+    # SGD, other batch sizes; scored by leave-one-problem-out like the rest
+    third_rng = np.random.default_rng(1313)
+    co2 = co2_series()
+    co2_train, co2_valid = _series_windows(co2, 1700, 24)
+    nino = elnino_series()
+    nino_train, nino_valid = _series_windows(nino, 560, 12)
+    fair_train, fair_valid = statsmodels_table(
+        "fair", "rate_marriage", third_rng, transform=lambda y: (y - 1).astype("int32"), limit=3000
+    )
+    anes_train, anes_valid = statsmodels_table(
+        "anes96", "PID", third_rng, transform=lambda y: y.astype("int32")
+    )
+    macro_train, macro_valid = statsmodels_table("macrodata", "realinv", third_rng)
+    rand_train, rand_valid = statsmodels_table(
+        "randhie", "mdvis", third_rng, transform=lambda y: np.log1p(y).astype("float32"), limit=3000
+    )
+    bars_train, bars_valid = bars_and_crosses(1200, third_rng), bars_and_crosses(600, third_rng)
+    _, series_c = synthetic_series(noise_level=8.0, amplitude=20.0, slope=0.1, seed=23)
+    series_c_train, series_c_valid = _series_windows(series_c, 1000, 20)
+    star_train, star_valid = statsmodels_table("star98", "NABOVE", third_rng)
+    engel_train, engel_valid = statsmodels_table("engel", "foodexp", third_rng)
+    centres_10 = third_rng.normal(scale=1.0, size=(10, 20))
+    blobs10_train, blobs10_valid = (
+        gaussian_blobs(2000, third_rng, centres_10),
+        gaussian_blobs(1000, third_rng, centres_10),
+    )
+    shapes_train, shapes_valid = signal_shapes(1200, third_rng), signal_shapes(600, third_rng)
     return [
         Problem(
             "series_dense",
@@ -295,6 +463,135 @@ def problems() -> list[Problem]:
             ranges={"sgd": (1e-6, 1.0), "adam": (1e-5, 10.0)},
             split="holdout",
         ),
+        Problem(
+            "co2_conv1d",
+            "regression",
+            co2_train,
+            co2_valid,
+            lambda seed: _conv1d(seed, 24),
+            epochs=10,
+            ranges={"sgd_plain": (1e-7, 1e-1), "adam": (1e-5, 10.0)},
+            split="third",
+            batch_size=64,
+        ),
+        Problem(
+            "fair_mlp",
+            "classification",
+            fair_train,
+            fair_valid,
+            lambda seed: _dense((16,), 5, "softmax")(seed, 8),
+            epochs=8,
+            ranges={"sgd_plain": (1e-4, 100.0), "adam": (1e-6, 10.0)},
+            split="third",
+            batch_size=128,
+        ),
+        Problem(
+            "macro_small_mlp",
+            "regression",
+            macro_train,
+            macro_valid,
+            lambda seed: _dense((16, 16), 1)(seed, 13),
+            epochs=60,
+            ranges={"sgd_plain": (1e-5, 10.0), "adam": (1e-6, 10.0)},
+            split="third",
+            batch_size=16,
+        ),
+        Problem(
+            "bars_conv2d",
+            "classification",
+            bars_train,
+            bars_valid,
+            _conv2d,
+            epochs=10,
+            ranges={"sgd": (1e-5, 10.0), "adam": (1e-6, 10.0)},
+            split="third",
+        ),
+        Problem(
+            "anes_mlp",
+            "classification",
+            anes_train,
+            anes_valid,
+            lambda seed: _dense((16, 16), 7, "softmax")(seed, 10),
+            epochs=15,
+            ranges={"sgd_plain": (1e-4, 100.0), "adam": (1e-6, 10.0)},
+            split="third",
+            batch_size=16,
+        ),
+        Problem(
+            "elnino_gru",
+            "regression",
+            nino_train,
+            nino_valid,
+            lambda seed: _gru(seed, 12),
+            epochs=15,
+            ranges={"sgd": (1e-6, 10.0), "adam": (1e-5, 10.0)},
+            split="third",
+        ),
+        Problem(
+            "randhie_mlp",
+            "regression",
+            rand_train,
+            rand_valid,
+            lambda seed: _dense((32, 16), 1)(seed, 9),
+            epochs=10,
+            ranges={"sgd_plain": (1e-5, 10.0), "adam": (1e-6, 10.0)},
+            split="third",
+            batch_size=128,
+        ),
+        Problem(
+            "series_c_dense_plain",
+            "regression",
+            series_c_train,
+            series_c_valid,
+            lambda seed: dense_10(seed, 20),
+            epochs=12,
+            ranges={"sgd_plain": (1e-8, 1e-2), "adam": (1e-5, 1.0)},
+            split="third",
+            batch_size=16,
+        ),
+        Problem(
+            "star98_mlp",
+            "regression",
+            star_train,
+            star_valid,
+            lambda seed: _dense((32, 16), 1)(seed, 21),
+            epochs=40,
+            ranges={"sgd": (1e-5, 10.0), "adam": (1e-6, 10.0)},
+            split="third",
+            batch_size=16,
+        ),
+        Problem(
+            "engel_tiny_mlp",
+            "regression",
+            engel_train,
+            engel_valid,
+            lambda seed: _dense((8, 8), 1)(seed, 1),
+            epochs=30,
+            ranges={"sgd_plain": (1e-5, 10.0), "adam": (1e-6, 10.0)},
+            split="third",
+            batch_size=8,
+        ),
+        Problem(
+            "blobs10_mlp",
+            "classification",
+            blobs10_train,
+            blobs10_valid,
+            lambda seed: _dense((32,), 10, "softmax")(seed, 20),
+            epochs=10,
+            ranges={"sgd_plain": (1e-4, 100.0), "adam": (1e-6, 10.0)},
+            split="third",
+            batch_size=64,
+        ),
+        Problem(
+            "shapes_conv1d",
+            "classification",
+            shapes_train,
+            shapes_valid,
+            _conv1d_classifier,
+            epochs=12,
+            ranges={"sgd": (1e-5, 10.0), "adam": (1e-6, 10.0)},
+            split="third",
+        ),
     ]
 
 
@@ -304,6 +601,8 @@ def problems() -> list[Problem]:
 def make_optimizer(kind, lr):
     if kind == "sgd":
         return keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
+    if kind == "sgd_plain":
+        return keras.optimizers.SGD(learning_rate=lr)
     return keras.optimizers.Adam(learning_rate=lr)
 
 
@@ -313,11 +612,11 @@ def loss_and_metric(problem):
     return "sparse_categorical_crossentropy", ["accuracy"]
 
 
-def dataset(features, labels, seed, shuffle=True):
+def dataset(features, labels, seed, shuffle=True, batch_size=BATCH_SIZE):
     data = tf.data.Dataset.from_tensor_slices((features, labels)).cache()
     if shuffle:
         data = data.shuffle(1000, seed=seed, reshuffle_each_iteration=True)
-    return data.batch(BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def _finite_or_inf(value):
@@ -333,14 +632,14 @@ def ground_truth(problem, kind, grid):
     nothing is traced twice.
     """
     loss, metrics = loss_and_metric(problem)
-    valid = dataset(*problem.valid, seed=0, shuffle=False)
+    valid = dataset(*problem.valid, seed=0, shuffle=False, batch_size=256)
     rows = {"val_loss": [], "val_metric": []}
     for seed in GROUND_TRUTH_SEEDS:
         model = problem.build(seed)
         initial = model.get_weights()
         optimizer = make_optimizer(kind, float(grid[0]))
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics, steps_per_execution=16)
-        train = dataset(*problem.train, seed=seed)
+        train = dataset(*problem.train, seed=seed, batch_size=problem.batch_size)
         losses, scores = [], []
         for lr in grid:
             model.set_weights(initial)
@@ -373,7 +672,7 @@ def epoch_sweep(problem, kind, low, high, seed):
     model.compile(optimizer=make_optimizer(kind, low), loss=loss, metrics=metrics)
     schedule = sweep_schedule(start=low, epochs_per_decade=EPOCH_SWEEP_EPOCHS / decades)
     history = model.fit(
-        dataset(*problem.train, seed=seed),
+        dataset(*problem.train, seed=seed, batch_size=problem.batch_size),
         epochs=EPOCH_SWEEP_EPOCHS,
         callbacks=[keras.callbacks.LearningRateScheduler(schedule)],
         verbose=0,
@@ -398,13 +697,17 @@ def batch_sweep(problem, kind, low, high, seed, steps_per_decade):
     model = problem.build(seed)
     num_steps = int(round(np.log10(high / low) * steps_per_decade)) + 1
     loss_name, metrics = loss_and_metric(problem)
-    data = dataset(*problem.train, seed=seed)
+    data = dataset(*problem.train, seed=seed, batch_size=problem.batch_size)
     try:
         from course_utils.range_test import lr_range_test
     except ImportError:
         return _batch_sweep_loop(model, kind, loss_name, data, low, high, num_steps)
     model.compile(optimizer=make_optimizer(kind, low), loss=loss_name, metrics=metrics)
-    result = lr_range_test(model, data, per="batch", start_lr=low, end_lr=high, num_steps=num_steps)
+    import inspect
+
+    # the count of rates was called num_steps before it was called num_rates
+    count = "num_rates" if "num_rates" in inspect.signature(lr_range_test).parameters else "num_steps"
+    result = lr_range_test(model, data, per="batch", start_lr=low, end_lr=high, **{count: num_steps})
     return result.lrs.tolist(), result.losses.tolist()
 
 
@@ -447,6 +750,7 @@ def build_ground_truth(problem):
                 "task": problem.task,
                 "optimizer": kind,
                 "epochs": problem.epochs,
+                "batch_size": problem.batch_size,
                 "metric": "val_mae" if problem.task == "regression" else "val_accuracy",
                 "lrs": _round(grid),
                 "val_loss": [_round(row) for row in truth["val_loss"]],
@@ -492,7 +796,10 @@ def _save(result):
         "classification) averaged over the last 3 epochs of training fresh models for `epochs` at each "
         "fixed rate, one row per seed."
     )
-    OUTPUT.write_text(json.dumps(result, separators=(",", ":")) + "\n")
+    # atomically: an interrupted run never leaves a half-written file behind
+    partial = OUTPUT.with_suffix(".json.partial")
+    partial.write_text(json.dumps(result, separators=(",", ":")) + "\n")
+    os.replace(partial, OUTPUT)
 
 
 def main():
