@@ -9,6 +9,11 @@ the link must still work next term. Two kinds of anchor survive editing and rege
 * a **cell id** (nbformat 4.5), which nbgrader keeps when it generates the student release and
   which JupyterLab 4 and nbconvert 7 resolve from the fragment ``#cell-id=<id>``.
 
+The same fragments work on the course site (``course site``, :mod:`course_tools.site`): every
+release notebook ``notebooks/<assignment>/<name>.ipynb`` has a page ``<assignment>/<name>.html``
+under the site's address, whose headings carry the same ids and whose cells carry
+``id="cell-id=<id>"``. The site's address is ``[tool.course] site_url`` in ``pyproject.toml``.
+
 This module finds the section or cell a piece of text refers to and builds those links. It only
 reads notebook JSON, so ``course link`` answers instantly and never imports TensorFlow.
 """
@@ -18,16 +23,21 @@ from __future__ import annotations
 import html
 import json
 import re
+import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
+
+from course_tools.grading.course import course_root
 
 DEFAULT_BASE_URL = "http://localhost:8888"
 RELEASE_DIR = "notebooks"
 SOURCE_DIR = "solutions"
 # A GitHub/GitLab repository address without a path gets this prefix before the file path.
 DEFAULT_REF = "main"
+#: Where the course's own settings live: ``[tool.course]`` in this file at the course root.
+CONFIG_FILE = "pyproject.toml"
 
 # Characters left alone in a URL fragment: the set nbconvert leaves unquoted in heading ids.
 _FRAGMENT_SAFE = "?/:@!$&'()*+,;=-._~"
@@ -36,9 +46,34 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _SECTION_NUMBER = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+")
 
 
-def course_root() -> Path:
-    """The repository this package lives in (the directory holding ``nbgrader_config.py``)."""
-    return Path(__file__).resolve().parent.parent
+def course_config(root: Path | str | None = None) -> dict:
+    """The ``[tool.course]`` table of the course's ``pyproject.toml`` (empty when there is none)."""
+    path = (Path(root) if root is not None else course_root()) / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    with open(path, "rb") as handle:
+        return tomllib.load(handle).get("tool", {}).get("course", {})
+
+
+def configured_site_url(root: Path | str | None = None) -> str | None:
+    """The published course site's address (``[tool.course] site_url``), or None when unset."""
+    value = course_config(root).get("site_url")
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"[tool.course] site_url must be a string URL; got {value!r}.")
+    return value.rstrip("/") if value else None
+
+
+def site_page(notebook: str, release_dir: str = RELEASE_DIR) -> str:
+    """The site page of a release notebook: ``notebooks/learning-rate/02_sweep.ipynb`` -> ``learning-rate/02_sweep.html``."""
+    path = notebook.strip("/")
+    for folder in (release_dir, SOURCE_DIR):  # a source notebook has the same cells as its release
+        prefix = folder.strip("/") + "/"
+        if path.startswith(prefix):
+            path = path[len(prefix) :]
+            break
+    if path.endswith(".ipynb"):
+        path = path[: -len(".ipynb")]
+    return path + ".html"
 
 
 @dataclass(frozen=True)
@@ -86,9 +121,20 @@ class Links:
     section_url: str | None  # JupyterLab URL with the heading anchor
     cell_url: str | None  # JupyterLab URL with #cell-id=
     repository: str  # path (or URL) for a repository viewer, with an anchor
+    site_section_url: str | None = None  # the course site's page with the heading anchor
+    site_cell_url: str | None = None  # the course site's page with #cell-id=
+
+    @property
+    def site_url(self) -> str | None:
+        """The site link to paste: the section when the target is a heading, else the cell."""
+        return self.site_section_url or self.site_cell_url
 
     def as_text(self) -> str:
         lines = [self.target.describe()]
+        if self.site_section_url:
+            lines.append(f"  site, section:       {self.site_section_url}")
+        if self.site_cell_url:
+            lines.append(f"  site, cell:          {self.site_cell_url}")
         if self.section_url:
             lines.append(f"  JupyterLab, section: {self.section_url}")
         if self.cell_url:
@@ -97,10 +143,12 @@ class Links:
         return "\n".join(lines)
 
     def as_markdown(self, title: str | None = None) -> str:
-        """One line to paste: the repository link (readable anywhere) and the JupyterLab cell link."""
+        """One line to paste: the site link (readable anywhere; the repository path when there is
+        no site) and the JupyterLab cell link. The course's JupyterLab extension copies the same
+        line ("Copy link to this cell")."""
         title = title or self.target.heading or self.target.summary or f"cell {self.target.cell_index}"
         name = Path(self.target.notebook).name
-        parts = [f"[{name}: {title}]({_markdown_url(self.repository)})"]
+        parts = [f"[{name}: {title}]({_markdown_url(self.site_url or self.repository)})"]
         if self.cell_url:
             parts.append(f"([open in JupyterLab]({_markdown_url(self.cell_url)}))")
         return " ".join(parts)
@@ -116,6 +164,9 @@ class Links:
             "section_url": self.section_url,
             "cell_url": self.cell_url,
             "repository": self.repository,
+            "site_url": self.site_url,
+            "site_section_url": self.site_section_url,
+            "site_cell_url": self.site_cell_url,
         }
 
 
@@ -345,8 +396,10 @@ def build_links(
     lab_root: str = RELEASE_DIR,
     repo_url: str | None = None,
     ref: str = DEFAULT_REF,
+    site_url: str | None = None,
 ) -> Links:
-    """The JupyterLab URLs (server started in ``lab_root``) and the repository path for a target."""
+    """The JupyterLab URLs (server started in ``lab_root``), the repository path for a target, and,
+    with ``site_url`` (the published course site), the site page's section and cell links."""
     lab_path = target.notebook
     prefix = lab_root.strip("/") + "/" if lab_root.strip("/") else ""
     if prefix and lab_path.startswith(prefix):
@@ -363,24 +416,38 @@ def build_links(
     repository = repository_base(repo_url, ref) + _quote_path(target.notebook)
     if repo_anchor:
         repository += "#" + repo_anchor
-    return Links(target, section_url, cell_url, repository)
+    site_section_url = site_cell_url = None
+    if site_url:
+        page_url = f"{site_url.rstrip('/')}/{_quote_path(site_page(target.notebook))}"
+        site_section_url = f"{page_url}#{_fragment(target.anchor)}" if target.anchor else None
+        site_cell_url = f"{page_url}#cell-id={_fragment(target.cell_id)}" if target.cell_id else None
+    return Links(target, section_url, cell_url, repository, site_section_url, site_cell_url)
 
 
-def resolve_link(url: str, root: Path | str | None = None, *, lab_root: str = RELEASE_DIR) -> Target:
+def resolve_link(
+    url: str, root: Path | str | None = None, *, lab_root: str = RELEASE_DIR, site_url: str | None = None
+) -> Target:
     """The target a course link points to; LinkError when its notebook, heading or cell id is gone.
 
-    Understands JupyterLab URLs (``.../lab/tree/<path>#...``, path relative to ``lab_root``) and
-    repository paths (``[../]notebooks/<path>#...``, relative to the course root or with a forge prefix).
+    Understands JupyterLab URLs (``.../lab/tree/<path>#...``, path relative to ``lab_root``),
+    course site pages (``<site_url>/<assignment>/<name>.html#...``, with ``site_url`` the configured
+    one unless given) and repository paths (``[../]notebooks/<path>#...``, relative to the course
+    root or with a forge prefix).
     """
     base = Path(root) if root is not None else course_root()
     address, _, fragment = url.partition("#")
     address = unquote(address)
+    site = unquote(site_url if site_url is not None else configured_site_url(base) or "").rstrip("/")
     if "/lab/tree/" in address:
         relative = lab_root.strip("/") + "/" + address.split("/lab/tree/", 1)[1]
+    elif site and address.startswith(site + "/") and address.endswith(".html"):
+        relative = f"{RELEASE_DIR}/{address[len(site) + 1 : -len('.html')]}.ipynb"
     else:
         marker = f"{RELEASE_DIR}/"
         if marker not in address:
-            raise LinkError(f"url={url!r} points outside the course notebooks (no /lab/tree/ or {marker}).")
+            raise LinkError(
+                f"url={url!r} points outside the course notebooks (no /lab/tree/, course site page or {marker})."
+            )
         relative = marker + address.split(marker, 1)[1]
     path = base / relative
     if not path.is_file():

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from lab_driver import (
@@ -34,6 +35,7 @@ from lab_driver import (
     run_all_cells,
     show_cell,
     slider_readout,
+    wait_for_app,
     wait_for_notebook_from_url,
     wait_until_idle,
     where_is_cell,
@@ -190,7 +192,7 @@ def test_notebook_runs_and_its_sliders_update(lab_page, course_copy, notebook):
         close_notebook(page)
 
 
-def _course_link(text: str, base_url: str, notebook: str) -> dict:
+def _course_link(text: str, base_url: str, notebook: str, output_format: str = "json"):
     """What a mentor gets from `course link TEXT --format json` (the real command, in a subprocess)."""
     result = subprocess.run(
         [
@@ -204,7 +206,7 @@ def _course_link(text: str, base_url: str, notebook: str) -> dict:
             "--notebook",
             notebook,
             "--format",
-            "json",
+            output_format,
         ],
         capture_output=True,
         text=True,
@@ -212,7 +214,7 @@ def _course_link(text: str, base_url: str, notebook: str) -> dict:
         cwd=REPO,
     )
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return json.loads(result.stdout) if output_format == "json" else result.stdout.strip()
 
 
 def _cell_id_at(notebook: str, position: int) -> str:
@@ -307,3 +309,152 @@ def test_links_from_course_link_land_on_the_cell_and_the_section(lab_server, lab
     finally:
         if page.url.startswith(lab_server.url):
             close_notebook(page)
+
+
+# --------------------------------------------------------------------------- "Copy Link to This Cell"
+
+COPY_LABEL = "Copy Link to This Cell"
+# The two links of a copied line: [title](site link) ([open in JupyterLab](JupyterLab link)).
+COPIED_LINE = re.compile(
+    r"^\[[^\]]+\]\(<?(?P<site>[^)>\s]+)>?\) \(\[open in JupyterLab\]\(<?(?P<lab>[^)>\s]+)>?\)\)$"
+)
+
+_JS_ACTIVATE_CELL = """
+(cellId) => {
+  const notebook = window.jupyterapp.shell.currentWidget.content;
+  const index = notebook.widgets.findIndex(w => w.model.id === cellId);
+  notebook.activeCellIndex = index;
+  notebook.mode = 'command';
+  return index;
+}
+"""
+
+
+def _serve_site(context, site_root: Path) -> None:
+    """Answer requests for the published site's address from the built site (no network needed)."""
+    published = links.configured_site_url()
+    prefix = urlsplit(published)
+
+    def matches(url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.netloc.lower() == prefix.netloc.lower() and parts.path.startswith(
+            prefix.path.rstrip("/") + "/"
+        )
+
+    def fulfil(route):
+        parts = urlsplit(route.request.url)
+        relative = unquote(parts.path[len(prefix.path.rstrip("/")) + 1 :]) or "index.html"
+        path = site_root / relative
+        if path.is_file() and path.resolve().is_relative_to(site_root.resolve()):
+            route.fulfill(path=str(path))
+        else:
+            route.fulfill(status=404, body="not in the built site")
+
+    context.route(matches, fulfil)
+
+
+def _clipboard(page) -> str:
+    return page.evaluate("() => navigator.clipboard.readText()")
+
+
+def _lands_on_site_element(page, element_id: str) -> dict | None:
+    """The element is the page's :target, and the page scrolled it to the top of the window (or as far
+    as the page goes, for an element near its end)."""
+    where = page.evaluate(
+        """(id) => {
+          const element = document.getElementById(id);
+          if (!element) return {found: false};
+          const box = element.getBoundingClientRect();
+          const atEnd = window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2;
+          const target = document.querySelector(':target');
+          return {found: true, top: box.top, isTarget: target === element, scrollY: window.scrollY, atEnd,
+                  height: window.innerHeight};
+        }""",
+        element_id,
+    )
+    if not (where.get("found") and where["isTarget"] and where["scrollY"] > 0):
+        return None
+    on_top = -5 <= where["top"] < 120
+    return where if on_top or (where["atEnd"] and 0 <= where["top"] < where["height"]) else None
+
+
+def _course_link_line(course_copy: Path, notebook_path: str, cell_id: str, base_url: str) -> str:
+    """The line `course link <cell id> --format markdown` prints for this cell of the server's notebook.
+
+    (The server shows the solutions, whose cells may read differently from the release that `course
+    link` searches; tests/test_copy_link.py compares the command's rules with Python's on every cell.)
+    """
+    targets = links.notebook_targets(course_copy / notebook_path, course_copy)
+    target = next(t for t in targets if t.cell_id == cell_id)  # a cell's headings come before it
+    found = links.build_links(target, base_url=base_url, lab_root="", site_url=links.configured_site_url())
+    return found.as_markdown()
+
+
+def test_copy_link_to_this_cell_lands_on_the_cell_in_jupyterlab_and_on_the_site(
+    lab_server, lab_page, browser, course_site, course_copy
+):
+    """The cell context menu and the command palette copy `course link`'s markdown line; its two links,
+    opened in new tabs, land on the cell (or section) in JupyterLab and on the built course site."""
+    notebook = next(name for name in NOTEBOOKS if name.startswith("02_"))
+    notebook_path = f"{ASSIGNMENT}/{notebook}"
+    code_cell = _cell_id_at(notebook, -1)
+    browser.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab_server.url)
+    _serve_site(browser, course_site)
+    page = lab_page
+    page.goto(f"{lab_server.url}/lab?reset", wait_until="domcontentloaded")
+    wait_for_app(page)
+    open_notebook(page, notebook_path)
+    try:
+        # a code cell at the bottom of the notebook, from its context menu
+        index = page.evaluate(_JS_ACTIVATE_CELL, code_cell)
+        cell = show_cell(page, index)
+        cell.locator(".jp-InputArea-editor").click(button="right")
+        item = page.locator(".lm-Menu .lm-Menu-item", has_text=COPY_LABEL)
+        item.wait_for(timeout=10_000)
+        _screenshot(page, "copy-link-context-menu")
+        item.click()
+        from_menu = _wait_for(lambda: (text := _clipboard(page)) and COPIED_LINE.match(text) and text, 10)
+        assert from_menu, f"nothing like a copied link on the clipboard: {_clipboard(page)!r}"
+        assert from_menu == _course_link_line(course_copy, notebook_path, code_cell, lab_server.url)
+
+        # the section of a heading cell, from the command palette
+        page.evaluate(_JS_ACTIVATE_CELL, "tune-the-learning-rate")
+        page.evaluate("() => navigator.clipboard.writeText('')")
+        page.evaluate("() => window.jupyterapp.commands.execute('apputils:activate-command-palette')")
+        palette = page.locator("#command-palette input, .jp-ModalCommandPalette input").first
+        palette.fill(COPY_LABEL)
+        page.locator(".lm-CommandPalette-item", has_text=COPY_LABEL).first.wait_for(timeout=10_000)
+        palette.press("Enter")
+        from_palette = _wait_for(lambda: (text := _clipboard(page)) and COPIED_LINE.match(text) and text, 10)
+        assert from_palette == _course_link_line(
+            course_copy, notebook_path, "tune-the-learning-rate", lab_server.url
+        )
+        assert from_palette == _course_link("Tune the Learning Rate", lab_server.url, "02", "markdown")
+    finally:
+        close_notebook(page)
+
+    landings = (
+        (from_menu, f"cell-id={code_cell}", lambda p: _lands_on_cell(p, code_cell)),
+        (from_palette, "Tune-the-Learning-Rate", lambda p: _lands_on_cell(p, "tune-the-learning-rate")),
+    )
+    for line, site_id, lands_in_lab in landings:
+        match = COPIED_LINE.match(line)
+        assert match["site"].startswith(
+            links.configured_site_url() + "/" + links.site_page(f"notebooks/{notebook_path}")
+        )
+        tab = browser.new_page()
+        try:
+            tab.goto(match["site"], wait_until="load")
+            where = _wait_for(lambda t=tab, i=site_id: _lands_on_site_element(t, i), 10)
+            _screenshot(tab, f"copied-link-site-{site_id[:20]}")
+            assert where, f"{match['site']} did not open at #{site_id}"
+        finally:
+            tab.close()
+        tab = _follow_in_new_tab(browser, match["lab"], notebook_path)
+        try:
+            where = lands_in_lab(tab)
+            _screenshot(tab, f"copied-link-lab-{site_id[:20]}")
+            assert where, f"{match['lab']} did not open at its cell in JupyterLab"
+        finally:
+            close_notebook(tab)
+            tab.close()

@@ -230,6 +230,46 @@ def test_command_json_and_markdown_formats(small_course, capsys):
     )
 
 
+def test_site_links_use_the_page_of_the_release_notebook(small_course):
+    target = links.find_target("Tune the Learning Rate", small_course)
+    built = links.build_links(target, site_url="https://org.github.io/course/")
+    page = "https://org.github.io/course/learning-rate/02_sweep.html"
+    assert built.site_section_url == page + "#2.-Tune-the-Learning-Rate"
+    assert built.site_cell_url == page + "#cell-id=tune-the-learning-rate"
+    assert built.as_markdown() == (
+        f"[02_sweep.ipynb: 2. Tune the Learning Rate]({page}#2.-Tune-the-Learning-Rate) "
+        "([open in JupyterLab](http://localhost:8888/lab/tree/learning-rate/02_sweep.ipynb#cell-id=tune-the-learning-rate))"
+    )
+    code_cell = links.build_links(
+        links.find_target("sweep", small_course, notebook="02"), site_url="https://org.github.io/course"
+    )
+    assert (code_cell.site_section_url, code_cell.site_url) == (None, page + "#cell-id=sweep")
+    for url in (built.site_section_url, built.site_cell_url, code_cell.site_url):
+        found = links.resolve_link(url, small_course, site_url="https://org.github.io/course")
+        assert found.notebook.endswith("02_sweep.ipynb"), url
+
+
+def test_site_url_comes_from_tool_course_in_pyproject(small_course, capsys):
+    assert links.configured_site_url(small_course) is None
+    (small_course / "pyproject.toml").write_text('[tool.course]\nsite_url = "https://example.org/lr/"\n')
+    assert links.configured_site_url(small_course) == "https://example.org/lr"
+    assert link_cli.main(["Tune the Learning Rate", "--root", str(small_course)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "site, section:       https://example.org/lr/learning-rate/02_sweep.html#2.-Tune-the-Learning-Rate"
+        in out
+    )
+    assert (
+        "site, cell:          https://example.org/lr/learning-rate/02_sweep.html#cell-id=tune-the-learning-rate"
+        in out
+    )
+    assert link_cli.main(["Tune the Learning Rate", "--root", str(small_course), "--site-url", ""]) == 0
+    assert "site," not in capsys.readouterr().out
+    (small_course / "pyproject.toml").write_text("[tool.course]\nsite_url = 3\n")
+    with pytest.raises(ValueError, match="site_url must be a string"):
+        links.configured_site_url(small_course)
+
+
 def test_course_command_has_link(small_course, capsys):
     assert course_main(["link", "Tune the Learning Rate", "--root", str(small_course)]) == 0
     assert "#cell-id=tune-the-learning-rate" in capsys.readouterr().out
@@ -240,6 +280,21 @@ def test_course_command_has_link(small_course, capsys):
 
 def _release_notebooks() -> list[Path]:
     return sorted((REPO / "notebooks" / ASSIGNMENT).glob("*.ipynb"))
+
+
+def test_course_link_prints_the_site_links_of_the_issue_example(capsys):
+    """`course link "Tune the Learning Rate"`: the site page's section and cell links, from pyproject.toml."""
+    assert course_main(["link", "Tune the Learning Rate"]) == 0
+    out = capsys.readouterr().out
+    site_url = links.configured_site_url()
+    assert site_url, "[tool.course] site_url is not set in pyproject.toml"
+    assert f"{site_url}/learning-rate/02_sweep.html#Tune-the-Learning-Rate\n" in out
+    assert f"{site_url}/learning-rate/02_sweep.html#cell-id=tune-the-learning-rate\n" in out
+    assert course_main(["link", "Tune the Learning Rate", "--format", "markdown"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(
+        f"[02_sweep.ipynb: Tune the Learning Rate]({site_url}/learning-rate/02_sweep.html#"
+    )
 
 
 def test_tune_the_learning_rate_is_in_notebook_2():
@@ -305,9 +360,14 @@ def _markdown_links(text: str) -> list[str]:
 
 
 def test_faq_links_resolve_to_existing_headings_or_cells():
-    """Every link into a notebook names an existing heading anchor or cell id."""
-    urls = [url for url in _markdown_links(FAQ.read_text(encoding="utf-8")) if ".ipynb" in url]
-    assert len(urls) >= 10, f"the FAQ should link the notebooks; found {len(urls)} links"
+    """Every link into a notebook (course site or JupyterLab) names an existing heading anchor or cell id.
+
+    tests/course_tools/test_site.py follows the same links into the built site.
+    """
+    urls = [
+        url for url in _markdown_links(FAQ.read_text(encoding="utf-8")) if ".ipynb" in url or ".html" in url
+    ]
+    assert len(urls) >= 20, f"the FAQ should link the notebooks; found {len(urls)} links"
     broken = []
     for url in urls:
         try:
@@ -326,4 +386,8 @@ def test_faq_answers_each_question_with_links():
         assert any(".ipynb#" in url for url in _markdown_links(body)), f"{matching[0]!r} links no cell"
         assert any("#cell-id=" in url for url in _markdown_links(body)), (
             f"{matching[0]!r} has no #cell-id= link"
+        )
+        site_url = links.configured_site_url()
+        assert any(url.startswith(site_url + "/") for url in _markdown_links(body)), (
+            f"{matching[0]!r} has no link to the course site ({site_url})"
         )

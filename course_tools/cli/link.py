@@ -1,5 +1,8 @@
 """``course link TEXT``: print the links a forum mentor pastes for a section or a cell.
 
+Besides the JupyterLab links it prints the course site's links (``course site`` builds the site;
+``--site-url`` defaults to ``[tool.course] site_url`` in the course's ``pyproject.toml``).
+
 Exit codes: 0 with the links; 2 when nothing matches or several places match (the candidates
 are listed, each with its cell id, so the mentor can pick one and ask again).
 """
@@ -19,7 +22,7 @@ MAX_CANDIDATES = 12
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "link",
-        help="print JupyterLab and repository links to a section or cell of the course",
+        help="print course site, JupyterLab and repository links to a section or cell of the course",
         description=(
             "Find a section (markdown heading) or a cell (by id, or by text in its source) in the "
             "course notebooks and print the links to paste in a forum answer."
@@ -41,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--lab-root",
         default=links.RELEASE_DIR,
         help=f"directory JupyterLab was started in, relative to the course (default {links.RELEASE_DIR!r}, as `make lab`)",
+    )
+    parser.add_argument(
+        "--site-url",
+        default=None,
+        help="address of the published course site (default: [tool.course] site_url in the course's "
+        "pyproject.toml; '' leaves the site links out)",
     )
     parser.add_argument(
         "--repo-url",
@@ -77,8 +86,14 @@ def run(args: argparse.Namespace) -> int:
         if len(error.candidates) > MAX_CANDIDATES:
             print(f"  ... and {len(error.candidates) - MAX_CANDIDATES} more", file=sys.stderr)
         return 2
+    site_url = args.site_url if args.site_url is not None else links.configured_site_url(args.root)
     found = links.build_links(
-        target, base_url=args.base_url, lab_root=args.lab_root, repo_url=args.repo_url, ref=args.ref
+        target,
+        base_url=args.base_url,
+        lab_root=args.lab_root,
+        repo_url=args.repo_url,
+        ref=args.ref,
+        site_url=site_url or None,
     )
     if args.format == "json":
         print(json.dumps(found.as_dict(), indent=2))

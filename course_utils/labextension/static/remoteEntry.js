@@ -1,6 +1,13 @@
 /*
- * course-utils-links: open a notebook at the cell or section named in its URL.
+ * course-utils-links: open a notebook at the cell or section named in its URL, and copy a link to
+ * the cell you are on.
  *
+ * Two plugins:
+ *   course-utils-links:open-at-fragment  lands a fresh page load on the URL's #cell-id= or #Heading;
+ *   course-utils-links:copy-link         the command "Copy Link to This Cell" (cell context menu and
+ *                                        command palette), described after the first plugin.
+ *
+ * open-at-fragment:
  * Why: forum mentors paste links such as /lab/tree/learning-rate/02_sweep.ipynb#cell-id=test-plot-loss-against-rate
  * (printed by `course link`). JupyterLab 4 applies a URL fragment to the notebook that is current
  * when the page routes. On a fresh page load the linked notebook is not open yet at that moment,
@@ -9,18 +16,22 @@
  * current widget and ready, then hands the fragment to the notebook's own setFragment (the same
  * call JupyterLab makes on later route changes). It acts once per page load and on nothing else.
  *
- * Why no build step: the plugin imports nothing from JupyterLab (it uses only the application
- * object it is given), so it needs none of webpack's shared-module machinery. JupyterLab loads a
- * prebuilt extension by running this file and calling the two functions of webpack's container
- * interface on window._JUPYTERLAB[<package name>]: init(shareScope) and get(module). They are
- * written out below; tests/test_browser.py checks that JupyterLab activates the plugin and that
- * links land on a fresh load.
+ * Why no build step: the plugins import nothing from JupyterLab at build time (they use the
+ * application object they are given, and copy-link takes one shared module from the share scope at
+ * run time), so they need no bundler. JupyterLab loads a prebuilt extension by running this file
+ * and calling the two functions of webpack's container interface on
+ * window._JUPYTERLAB[<package name>]: init(shareScope) and get(module). They are written out
+ * below; tests/test_browser.py checks that JupyterLab activates the plugins, that links land on a
+ * fresh load, and that a copied link lands on its cell.
  */
 (function () {
   'use strict';
 
   var PACKAGE = 'course-utils-links';
   var PLUGIN_ID = PACKAGE + ':open-at-fragment';
+  // remoteEntry.js's own address, readable only while this file runs: course-links.json sits next to it.
+  var SCRIPT_URL =
+    (typeof document !== 'undefined' && document.currentScript && document.currentScript.src) || '';
   // The document part of JupyterLab and Notebook 7 addresses, after the server's base URL:
   // /lab/tree/<path>, /lab/workspaces/<name>/tree/<path>, /notebooks/<path>.
   var DOCUMENT_PATH = /\/(?:lab(?:\/workspaces\/[^/]+)?\/tree|notebooks)\/(.+)$/;
@@ -122,6 +133,353 @@
     });
   }
 
+
+  /*
+   * copy-link: "Copy Link to This Cell" puts on the clipboard one markdown line that links the
+   * active cell (or the cell right-clicked), or its section when the cell is a heading:
+   *
+   *   [02_sweep.ipynb: Tune the Learning Rate](<site>/learning-rate/02_sweep.html#Tune-the-Learning-Rate) ([open in JupyterLab](<lab>/lab/tree/learning-rate/02_sweep.ipynb#cell-id=tune-the-learning-rate))
+   *
+   * the same line as `course link <cell id> --format markdown` (course_tools/links.py; the functions
+   * below follow it rule for rule, and tests/test_copy_link.py compares the two on every cell of the
+   * course). The site link is the course site's page (`course site`); its address and the course's
+   * notebooks come from course-links.json next to this file, which `course site` writes from
+   * [tool.course] site_url in pyproject.toml. The JupyterLab link is this server's own address.
+   * A notebook that is not one of the course's gets the JupyterLab link only.
+   *
+   * The command palette and notifications come from JupyterLab's shared @jupyterlab/apputils
+   * module, taken from the share scope JupyterLab hands to init(); without it the command still
+   * works from the context menu.
+   */
+  var COPY_PLUGIN_ID = PACKAGE + ':copy-link';
+  var COPY_COMMAND = PACKAGE + ':copy-link-to-cell';
+  var CONFIG_FILE = 'course-links.json';
+  // Characters Python's urllib.parse.quote leaves alone in a fragment (course_tools.links._FRAGMENT_SAFE).
+  var FRAGMENT_SAFE = "?/:@!$&'()*+,;=-._~";
+  var ATX_HEADING = /^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$/;
+  var FENCE = /^ {0,3}(`{3,}|~{3,})/;
+  var LINE_BREAK = /\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/;
+
+  /** Python's urllib.parse.quote(text, safe): UTF-8 percent-encoding, `safe` and A-Za-z0-9_.-~ kept. */
+  function pyQuote(text, safe) {
+    return encodeURIComponent(text)
+      .replace(/[!'()*]/g, function (c) {
+        return '%' + c.charCodeAt(0).toString(16).toUpperCase();
+      })
+      .replace(/%([0-9A-F]{2})/g, function (match, hex) {
+        var c = String.fromCharCode(parseInt(hex, 16));
+        return safe.indexOf(c) >= 0 ? c : match;
+      });
+  }
+
+  function quotePath(path) {
+    return path
+      .split('/')
+      .map(function (part) {
+        return pyQuote(part, '');
+      })
+      .join('/');
+  }
+
+  function unescapeHtml(text) {
+    if (typeof document === 'undefined') {
+      return text;
+    }
+    var area = document.createElement('textarea');
+    area.innerHTML = text;
+    return area.value;
+  }
+
+  /** The text a browser shows for a heading's inline markdown (links.heading_text). */
+  function headingText(markdown) {
+    var text = markdown;
+    text = text.replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1');
+    text = text.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
+    text = text.replace(/`+([^`]*?)`+/g, '$1');
+    text = text.replace(/<[^>]+>/g, '');
+    text = text.replace(/(\*\*|__)(.+?)\1/g, '$2');
+    text = text.replace(/(?<![\p{L}\p{N}_*])([*_])(?!\s)(.+?)(?<!\s)\1(?![\p{L}\p{N}_*])/gu, '$2');
+    text = text.replace(/\\([\\`*_{}[\]()#+\-.!])/g, '$1');
+    return unescapeHtml(text).trim();
+  }
+
+  /** JupyterLab's id for a heading (links.heading_anchor): every space becomes '-'. */
+  function headingAnchor(text) {
+    return text.split(' ').join('-');
+  }
+
+  /** The ATX headings of a markdown cell, skipping fenced code (links.iter_headings). */
+  function headings(source) {
+    var found = [];
+    var fence = null;
+    source.split(LINE_BREAK).forEach(function (line) {
+      var opener = FENCE.exec(line);
+      if (opener) {
+        var marker = opener[1];
+        if (fence === null) {
+          fence = marker[0];
+        } else if (marker[0] === fence) {
+          fence = null;
+        }
+        return;
+      }
+      if (fence !== null) {
+        return;
+      }
+      var match = ATX_HEADING.exec(line);
+      if (match) {
+        found.push({ level: match[1].length, text: headingText(match[2]) });
+      }
+    });
+    return found;
+  }
+
+  /** The first meaningful line of a cell, at most 72 characters (links._summary). */
+  function summary(source) {
+    var lines = source.split(LINE_BREAK);
+    for (var i = 0; i < lines.length; i++) {
+      var line = lines[i].trim().replace(/^#+/, '').trim();
+      if (line) {
+        var chars = Array.from(line);
+        return chars.length <= 72 ? line : chars.slice(0, 69).join('') + '...';
+      }
+    }
+    return '';
+  }
+
+  function markdownUrl(url) {
+    return /[() ]/.test(url) ? '<' + url + '>' : url;
+  }
+
+  /** The course notebook a server path is (e.g. notebooks/learning-rate/02_sweep.ipynb -> learning-rate/02_sweep.ipynb), or null. */
+  function courseNotebook(path, notebooks) {
+    var list = notebooks || [];
+    for (var i = 0; i < list.length; i++) {
+      if (path === list[i] || path.slice(-(list[i].length + 1)) === '/' + list[i]) {
+        return list[i];
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The links for one cell (links.find_target by cell id, then build_links and as_markdown).
+   * cell: {id, type, source, index}; where: {path, baseUrl, siteUrl, notebooks}.
+   */
+  function cellLinks(cell, where) {
+    var path = where.path.replace(/^[^/:]+:/, ''); // drop a drive prefix such as "RTC:"
+    var name = path.split('/').pop();
+    var found = cell.type === 'markdown' ? headings(cell.source) : [];
+    var heading = found.length ? found[0].text : null;
+    var anchor = heading !== null ? headingAnchor(heading) : null;
+    var title = heading || summary(cell.source) || 'cell ' + cell.index;
+    var notebookUrl = where.baseUrl.replace(/\/+$/, '') + '/lab/tree/' + quotePath(path);
+    var labCell = cell.id ? notebookUrl + '#cell-id=' + pyQuote(cell.id, FRAGMENT_SAFE) : null;
+    var labSection = anchor ? notebookUrl + '#' + pyQuote(anchor, FRAGMENT_SAFE) : null;
+    var siteSection = null;
+    var siteCell = null;
+    var notebook = where.siteUrl ? courseNotebook(path, where.notebooks) : null;
+    if (notebook) {
+      var page = where.siteUrl.replace(/\/+$/, '') + '/' + quotePath(notebook.replace(/\.ipynb$/, '') + '.html');
+      siteSection = anchor ? page + '#' + pyQuote(anchor, FRAGMENT_SAFE) : null;
+      siteCell = cell.id ? page + '#cell-id=' + pyQuote(cell.id, FRAGMENT_SAFE) : null;
+    }
+    var site = siteSection || siteCell;
+    var primary = site || labCell || notebookUrl;
+    var markdown = '[' + name + ': ' + title + '](' + markdownUrl(primary) + ')';
+    if (site && labCell) {
+      markdown += ' ([open in JupyterLab](' + markdownUrl(labCell) + '))';
+    }
+    return {
+      kind: heading !== null ? 'section' : 'cell',
+      title: title,
+      anchor: anchor,
+      site_url: site,
+      site_section_url: siteSection,
+      site_cell_url: siteCell,
+      section_url: labSection,
+      cell_url: labCell,
+      markdown: markdown
+    };
+  }
+
+  var configPromise = null;
+
+  /** course-links.json next to this file: {siteUrl, notebooks}; an empty config when it cannot load. */
+  function loadConfig(app) {
+    if (!configPromise) {
+      var base =
+        SCRIPT_URL ||
+        app.serviceManager.serverSettings.baseUrl + 'lab/extensions/' + PACKAGE + '/static/remoteEntry.js';
+      configPromise = fetch(new URL(CONFIG_FILE, base).href, { credentials: 'same-origin' })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error(response.status + ' ' + response.statusText);
+          }
+          return response.json();
+        })
+        .catch(function (reason) {
+          console.warn(COPY_PLUGIN_ID + ': no ' + CONFIG_FILE + ', copying JupyterLab links only', reason);
+          return {};
+        });
+    }
+    return configPromise;
+  }
+
+  /** Put text on the clipboard: the asynchronous Clipboard API, or the older copy command. */
+  function copyText(text) {
+    function fallback() {
+      var area = document.createElement('textarea');
+      area.value = text;
+      area.setAttribute('readonly', '');
+      area.style.position = 'fixed';
+      area.style.opacity = '0';
+      document.body.appendChild(area);
+      area.select();
+      var copied = false;
+      try {
+        copied = document.execCommand('copy');
+      } finally {
+        document.body.removeChild(area);
+      }
+      if (!copied) {
+        throw new Error('the browser refused to copy');
+      }
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).catch(fallback);
+    }
+    return Promise.resolve().then(fallback);
+  }
+
+  function currentNotebook(app) {
+    var widget = app.shell.currentWidget;
+    return isNotebookPanel(widget) ? widget : null;
+  }
+
+  /** The cell right-clicked (from the context menu), else the active cell. */
+  function targetCell(app, panel, args) {
+    var notebook = panel.content;
+    if (args && args.origin === 'context-menu' && typeof app.contextMenuHitTest === 'function') {
+      var node = app.contextMenuHitTest(function (element) {
+        return element.classList && element.classList.contains('jp-Cell');
+      });
+      var clicked = notebook.widgets.filter(function (cell) {
+        return cell.node === node;
+      })[0];
+      if (clicked) {
+        return clicked;
+      }
+    }
+    return notebook.activeCell;
+  }
+
+  function linkForCell(app, panel, cellWidget, config) {
+    var notebook = panel.content;
+    var model = cellWidget.model;
+    return cellLinks(
+      {
+        id: model.id,
+        type: model.type,
+        source: model.sharedModel ? model.sharedModel.getSource() : model.value.text,
+        index: notebook.widgets.indexOf(cellWidget)
+      },
+      {
+        path: panel.context.path,
+        baseUrl: app.serviceManager.serverSettings.baseUrl,
+        siteUrl: config.siteUrl || null,
+        notebooks: config.notebooks || []
+      }
+    );
+  }
+
+  function copyPlugin(apputils) {
+    var palette = apputils && apputils.ICommandPalette;
+    var notification = apputils && apputils.Notification;
+    return {
+      id: COPY_PLUGIN_ID,
+      description: 'Copy a link to the active cell (or its section): the course site and JupyterLab.',
+      autoStart: true,
+      optional: palette ? [palette] : [],
+      activate: function (app, commandPalette) {
+        loadConfig(app);
+        app.commands.addCommand(COPY_COMMAND, {
+          label: 'Copy Link to This Cell',
+          caption:
+            'Copy a markdown link to this cell (or its section) on the course site and in JupyterLab, ready to paste in the forum',
+          isEnabled: function () {
+            var panel = currentNotebook(app);
+            return Boolean(panel && panel.content.activeCell);
+          },
+          execute: function (args) {
+            var panel = currentNotebook(app);
+            var cell = panel && targetCell(app, panel, args);
+            if (!cell) {
+              return Promise.resolve(null);
+            }
+            return loadConfig(app).then(function (config) {
+              var link = linkForCell(app, panel, cell, config);
+              return copyText(link.markdown).then(
+                function () {
+                  if (notification) {
+                    notification.success('Link copied: ' + link.title, { autoClose: 3000 });
+                  }
+                  return link;
+                },
+                function (reason) {
+                  if (notification) {
+                    notification.error('Could not copy the link: ' + reason, { autoClose: 5000 });
+                  }
+                  throw reason;
+                }
+              );
+            });
+          }
+        });
+        app.contextMenu.addItem({
+          command: COPY_COMMAND,
+          selector: '.jp-Notebook .jp-Cell',
+          rank: 12,
+          args: { origin: 'context-menu' }
+        });
+        if (commandPalette) {
+          commandPalette.addItem({ command: COPY_COMMAND, category: 'Notebook Cell Operations' });
+        }
+      }
+    };
+  }
+
+  // --- webpack's container interface ---------------------------------------------------------
+
+  var shareScope = null;
+
+  /** A module JupyterLab shares (the version it loaded itself), or null. */
+  function loadShared(name) {
+    var versions = shareScope && shareScope[name];
+    if (!versions) {
+      return Promise.resolve(null);
+    }
+    var keys = Object.keys(versions);
+    var chosen =
+      keys.filter(function (key) {
+        return versions[key].loaded;
+      })[0] ||
+      keys.sort(function (a, b) {
+        return b.localeCompare(a, undefined, { numeric: true });
+      })[0];
+    return Promise.resolve()
+      .then(function () {
+        return versions[chosen].get();
+      })
+      .then(function (factory) {
+        return factory();
+      })
+      .catch(function (reason) {
+        console.warn(PACKAGE + ': could not load ' + name, reason);
+        return null;
+      });
+  }
+
   var plugin = {
     id: PLUGIN_ID,
     description: 'Open a notebook at the cell or section named by the URL fragment, also on a fresh page load.',
@@ -129,17 +487,37 @@
     activate: activate
   };
 
+  // The link rules, for tests/test_copy_link.py (get('./links') returns them).
+  var linkRules = {
+    __esModule: true,
+    cellLinks: cellLinks,
+    headings: headings,
+    headingText: headingText,
+    summary: summary,
+    pyQuote: pyQuote
+  };
+
   var modules = {
     './extension': function () {
-      return { __esModule: true, default: [plugin] };
+      return loadShared('@jupyterlab/apputils').then(function (apputils) {
+        return function () {
+          return { __esModule: true, default: [plugin, copyPlugin(apputils)] };
+        };
+      });
+    },
+    './links': function () {
+      return Promise.resolve(function () {
+        return linkRules;
+      });
     }
   };
 
   var root = typeof window !== 'undefined' ? window : globalThis;
   root._JUPYTERLAB = root._JUPYTERLAB || {};
   root._JUPYTERLAB[PACKAGE] = {
-    // Nothing is shared: the plugin imports no module, so the share scope is not needed.
-    init: function () {
+    // JupyterLab's share scope: the copy-link plugin takes @jupyterlab/apputils from it.
+    init: function (scope) {
+      shareScope = scope || null;
       return Promise.resolve();
     },
     get: function (module) {
@@ -147,7 +525,7 @@
       if (!factory) {
         return Promise.reject(new Error(PACKAGE + ' has no module ' + module));
       }
-      return Promise.resolve(factory);
+      return factory();
     }
   };
 })();
