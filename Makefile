@@ -14,9 +14,9 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 comma  := ,
 EXTRAS := test$(if $(wildcard course_tools/__init__.py),$(comma)instructor)
 
-.PHONY: lab test lint env system release bench clean
+.PHONY: lab test lint env system release site bench clean
 
-$(BIN)/.installed: pyproject.toml $(wildcard course_utils/labextension/*.json course_utils/labextension/static/*)
+$(BIN)/.installed: pyproject.toml $(wildcard course_utils/labextension/*.json course_utils/labextension/static/* course_utils/jupyter_config/*)
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -46,8 +46,12 @@ test: env lint system
 release: env
 	$(BIN)/course release
 
+# The static course site in site/ (every release notebook run once), ready to publish.
+site: env
+	$(BIN)/course site
+
 bench: env
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts site

@@ -8,6 +8,10 @@ Measured side by side in one run, on the course's data and Dense model, one cach
 2. validation forecast MAE of fresh models retrained at the suggested rate and at a small grid
    of fixed rates (target: the suggestion within 10 % of the best fixed rate).
 
+It also prints what the per-batch defaults of ``lr_range_test`` are chosen against: where the
+course's sweep starts to fall and where it stops (the rate, the step, the epoch), and which fixed
+rates of the grid train within 10 % of the best.
+
 Run: ``.venv/bin/python benchmarks/bench_range_test.py`` (about 2-4 minutes on 2 cores).
 """
 
@@ -27,7 +31,7 @@ from course_utils.data import forecast_mae, synthetic_series, train_valid_split,
 from course_utils.models import build_dense_model, compile_model  # noqa: E402
 from course_utils.range_test import lr_range_test  # noqa: E402
 from course_utils.schedules import sweep_rates, sweep_schedule  # noqa: E402
-from course_utils.suggest import suggest_lr  # noqa: E402
+from course_utils.suggest import suggest_lr, usable_range  # noqa: E402
 
 SPEED_TARGET = 0.20
 QUALITY_TARGET = 1.10
@@ -96,6 +100,13 @@ def main(argv=None) -> int:
         f"per-batch range test ({len(result.losses)} steps, {result.stop_reason}): "
         f"cold {batch_cold:6.2f} s, warm {batch_warm:6.2f} s"
     )
+    batches = int(dataset.cardinality())
+    low, _ = usable_range(result.lrs, result.losses)
+    print(
+        f"per-batch sweep: the loss starts to fall near {low:.1e}; it {result.stop_reason} at "
+        f"{result.lrs[-1]:.1e}, step {len(result.losses)} of {result.num_rates} "
+        f"(epoch {len(result.losses) / batches:.1f} of {batches} batches)"
+    )
     speed_ok = ratio <= SPEED_TARGET
     print(
         f"ratio warm per-batch / warm lesson: {ratio:.3f}  (target <= {SPEED_TARGET}: {'ok' if speed_ok else 'MISSED'})"
@@ -117,6 +128,8 @@ def main(argv=None) -> int:
     quality = maes[rows[0][0]] / best
     quality_ok = quality <= QUALITY_TARGET
     print(f"best fixed rate: {best_label.split()[-1]} with MAE {best:.3f}")
+    good = [lr for label, lr in rows if label.startswith("fixed") and maes[label] <= QUALITY_TARGET * best]
+    print(f"fixed rates within 10 % of the best: {min(good):.1e} .. {max(good):.1e}")
     print(
         f"suggested / best fixed MAE: {quality:.3f}  (target <= {QUALITY_TARGET}: {'ok' if quality_ok else 'MISSED'})"
     )

@@ -71,8 +71,8 @@ def measure(kind, dataset, lrs, naive_count, repeats, seed):
     model.set_weights(initial)
 
     cold_s, outcome = timed(lambda: run_independent_trials(model, dataset, lrs))
-    if outcome.path != "vectorized":
-        raise SystemExit(f"{kind}: expected the vectorised path, got {outcome.path}: {outcome.reason}")
+    if outcome.method != "vectorized":
+        raise SystemExit(f"{kind}: expected the vectorised method, got {outcome.method}: {outcome.reason}")
     warm = [timed(lambda: run_independent_trials(model, dataset, lrs))[0] for _ in range(repeats)]
     trials_s = statistics.median(warm)
 

@@ -12,11 +12,13 @@ solutions/learning-rate/*.ipynb``) or from Python with :func:`markdown`, :func:`
 
 :func:`generate_release` turns ``solutions/`` into the student release with nbgrader itself
 (``nbgrader generate_assignment`` and the repository's ``nbgrader_config.py``, in a temporary
-course directory) and writes the canonical result; ``course release`` calls it.
+course directory) and writes the canonical result; ``course release``, the one way to make a
+release, calls it.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import os
@@ -32,10 +34,12 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from course_tools.grading.course import CONFIG_FILE, course_root
+
 #: The nbgrader assignment that holds the whole course.
 ASSIGNMENT = "learning-rate"
-#: The repository root, when the package runs from a checkout (``pip install -e .``).
-REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The repository root: :func:`course_tools.grading.course.course_root`, the checkout this runs from.
+REPO_ROOT = course_root()
 
 NBFORMAT_MINOR = 5
 NOTEBOOK_METADATA = {
@@ -312,7 +316,7 @@ def run_nbgrader(
 
 def default_config_file() -> Path:
     """The repository's ``nbgrader_config.py``."""
-    return REPO_ROOT / "nbgrader_config.py"
+    return REPO_ROOT / CONFIG_FILE
 
 
 def make_course_directory(
@@ -329,7 +333,7 @@ def make_course_directory(
         raise FileNotFoundError(f"nbgrader config {config_file} not found")
     course_root.mkdir(parents=True, exist_ok=True)
     # The config derives the course root from its own location, so a copy makes this folder the course.
-    shutil.copyfile(config_file, course_root / "nbgrader_config.py")
+    shutil.copyfile(config_file, course_root / CONFIG_FILE)
     shutil.copytree(
         source,
         course_root / "solutions" / assignment,
@@ -377,9 +381,7 @@ def generate_release(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m course_tools.notebook_format check|fix PATH...`` and ``release [SOURCE] [RELEASE]``."""
-    import argparse
-
+    """``python -m course_tools.notebook_format check|fix PATH...`` (a release is ``course release``)."""
     parser = argparse.ArgumentParser(
         prog="python -m course_tools.notebook_format", description=__doc__.split("\n")[0]
     )
@@ -390,14 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         "fix", help="rewrite notebooks canonically, adding readable ids where missing"
     )
     fix_parser.add_argument("paths", nargs="+", type=Path)
-    release_parser = sub.add_parser("release", help="regenerate the student release from the solutions")
-    release_parser.add_argument("source_root", nargs="?", type=Path, default=REPO_ROOT / "solutions")
-    release_parser.add_argument("release_root", nargs="?", type=Path, default=REPO_ROOT / "notebooks")
     args = parser.parse_args(argv)
-    if args.action == "release":
-        for path in generate_release(args.source_root, args.release_root):
-            print(path)
-        return 0
     problems = []
     for path in args.paths:
         problems += fix_notebook(path) if args.action == "fix" else check_notebook(path)

@@ -404,7 +404,11 @@ class Plan:
 
 
 def make_plan(model, dataset) -> Plan:
-    """Describe ``model`` (compiled) and ``dataset`` for the trial axis, or raise :class:`Unsupported`."""
+    """Describe ``model`` (compiled) and ``dataset`` for the trial axis, or raise :class:`Unsupported`.
+
+    Both have passed :mod:`course_utils._training_inputs`; what is refused here is only what the
+    trial axis cannot express (sample weights, ragged or nested features, ...).
+    """
     spec = dataset.element_spec
     if not (isinstance(spec, tuple) and len(spec) == 2 and all(isinstance(s, tf.TensorSpec) for s in spec)):
         raise Unsupported("the data set's elements are not (features, labels) pairs of tensors")

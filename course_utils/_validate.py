@@ -99,15 +99,36 @@ def check_same_length(first_name: str, first: np.ndarray, second_name: str, seco
         )
 
 
+def check_positive_rates(lrs: np.ndarray) -> np.ndarray:
+    """Return ``lrs`` (a 1-D array) if every rate in it is positive and finite; raise naming the bad ones."""
+    bad = lrs[~(np.isfinite(lrs) & (lrs > 0))]
+    if bad.size:
+        raise ValueError(f"lrs must be positive, finite learning rates; got {bad[:5].tolist()} among them.")
+    return lrs
+
+
 def check_sweep_rates(lrs: np.ndarray) -> None:
     """Raise unless ``lrs`` (a 1-D array) holds positive, finite, strictly increasing rates."""
-    bad = ~np.isfinite(lrs) | (lrs <= 0)
-    if bad.any():
-        raise ValueError(f"lrs must be positive finite learning rates; got {lrs[bad][0]!r} among them.")
+    check_positive_rates(lrs)
     steps = np.diff(lrs)
     if np.any(steps <= 0):
         where = int(np.argmax(steps <= 0))
         raise ValueError(
             "lrs must increase strictly (a sweep goes up); "
-            f"got lrs[{where}]={lrs[where]!r} followed by lrs[{where + 1}]={lrs[where + 1]!r}."
+            f"got lrs[{where}]={float(lrs[where])!r} followed by lrs[{where + 1}]={float(lrs[where + 1])!r}."
         )
+
+
+def renamed(name: str, value, old_name: str, old_value, *, default=None) -> tuple:
+    """An argument that also has an old name: ``(its value, the name it was given as)``.
+
+    ``old_value`` is None when the old name was not used; giving both names (``value`` not its
+    ``default``) is an error.
+    """
+    if old_value is None:
+        return value, name
+    if value != default:
+        raise TypeError(
+            f"give {name} or its old name {old_name}, not both; got {name}={value!r}, {old_name}={old_value!r}."
+        )
+    return old_value, old_name

@@ -1,62 +1,80 @@
 """The learning-rate range test: train while the rate grows, record the loss at every rate.
 
-Two ways to sweep, one result type:
+:func:`lr_range_test` is the front; its result is a :class:`RangeTestResult`. The way through:
 
-- ``per="epoch"`` is the lesson's method: ``LearningRateScheduler`` sets one rate per epoch and
-  ``history["loss"]`` gives one (epoch-mean) loss per rate. Slow (one epoch per rate) and, with
-  the lesson's defaults, exactly what students ran.
-- ``per="batch"`` sets one rate per optimizer step and records the true loss of every batch
-  (Keras' logs only hold the running mean of the epoch). The whole sweep runs as one graph:
-  a ``tf.function`` pulls batches from the repeated data set, computes the step's rate, applies
-  the model's own optimizer and stops by itself once the loss diverges, so no Python runs per
-  batch and a second call reuses the traced graph.
+1. :func:`_plan` resolves a sweep's plan once: its rates (the defaults of each kind of sweep)
+   and how it may stop early;
+2. one runner per kind of sweep trains and returns a :class:`_SweepRun` (the rates reached,
+   their losses, why it ended): per batch (the graph in :mod:`course_utils._sweep_graph`), per
+   epoch (``fit`` with ``LearningRateScheduler``, the lesson's method) or independent trials
+   (:mod:`course_utils.trials`);
+3. :func:`_result` builds the result from the plan and the run.
 
-Both leave the model as they found it (weights and optimizer state), unless ``restore=False``.
-``trials="independent"`` instead trains every rate from the same starting weights
-(:mod:`course_utils.trials`).
+A continuous sweep leaves the model as it found it (weights and optimizer state) unless
+``restore=False``; independent trials never touch it.
 """
 
 from __future__ import annotations
 
 import math
 import time
-import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import keras
 import numpy as np
-import tensorflow as tf
+from tqdm.auto import tqdm
 
-from course_utils._validate import check_choice, check_int, check_rate_range, check_real
-from course_utils.schedules import ExponentialSweep, geometric_rates, sweep_rates, sweep_schedule
+from course_utils._sweep_graph import SettableRate, sweep_per_batch
+from course_utils._training_inputs import check_compiled_model, check_dataset
+from course_utils._validate import check_choice, check_int, check_rate_range, check_real, renamed
+from course_utils.defaults import (
+    BATCH_END_LR,
+    BATCH_NUM_RATES,
+    BATCH_START_LR,
+    BETA,
+    DIVERGE_FACTOR,
+    LESSON_END_LR,
+    LESSON_EPOCHS_PER_DECADE,
+    LESSON_NUM_EPOCHS,
+    LESSON_START_LR,
+    PER_CHOICES,
+    STOP_COMPLETED,
+    STOP_DIVERGED,
+    STOP_NON_FINITE,
+    TRIALS_CHOICES,
+)
+from course_utils.plots import plot_sweep
+from course_utils.schedules import ExponentialSweep, geometric_rates, sweep_rates
+from course_utils.suggest import SUGGESTION_METHODS, diagnose_sweep, smooth_losses, suggest_lr, usable_range
+from course_utils.trials import TrialsOutcome, run_independent_trials
 
-PER_CHOICES = ("batch", "epoch")
-TRIALS_CHOICES = ("continuous", "independent")
-
-#: The lesson's sweep: 1e-8 * 10**(epoch / 20) for 100 epochs.
-LESSON_START_LR = 1e-8
-LESSON_EPOCHS_PER_DECADE = 20
-LESSON_NUM_EPOCHS = 100
-LESSON_END_LR = LESSON_START_LR * 10 ** ((LESSON_NUM_EPOCHS - 1) / LESSON_EPOCHS_PER_DECADE)
-
-#: Defaults of the per-batch sweep (see :func:`lr_range_test` for why these values).
-BATCH_START_LR = 1e-8
-BATCH_END_LR = 1e-2
-BATCH_NUM_STEPS = 1200
-
-STOP_COMPLETED = "completed"
-STOP_DIVERGED = "diverged"
-STOP_NON_FINITE = "non-finite loss"
-STOP_CODES = {STOP_COMPLETED: 0, STOP_DIVERGED: 1, STOP_NON_FINITE: 2}
+__all__ = [
+    "BATCH_END_LR",
+    "BATCH_NUM_RATES",
+    "BATCH_START_LR",
+    "LESSON_END_LR",
+    "LESSON_EPOCHS_PER_DECADE",
+    "LESSON_NUM_EPOCHS",
+    "LESSON_START_LR",
+    "PER_CHOICES",
+    "STOP_COMPLETED",
+    "STOP_DIVERGED",
+    "STOP_NON_FINITE",
+    "TRIALS_CHOICES",
+    "RangeTestResult",
+    "lr_range_test",
+]
 
 
 @dataclass(repr=False, eq=False)
 class RangeTestResult:
     """What a range test recorded: ``losses[i]`` is the loss at rate ``lrs[i]``.
 
-    ``losses`` are raw (per batch, per epoch or per trial); ``smoothed_losses`` are what the
-    sweep's stop rule looked at. Read the curve with :meth:`suggest`, :meth:`usable_range` and
-    :meth:`plot`; :meth:`summary` puts it all in a few lines.
+    ``losses`` are raw (per batch, per epoch or per trial); ``smoothed_losses`` are their
+    debiased moving average with weight ``beta`` (what a per-batch sweep's stop rule watched;
+    independent trials are not smoothed: ``beta`` is 0 and the two are equal). ``num_rates`` is
+    how many rates the sweep planned; it stopped early when it recorded fewer. Read the curve with
+    :meth:`suggest`, :meth:`usable_range` and :meth:`plot`; :meth:`summary` puts it all in a few lines.
     """
 
     lrs: np.ndarray
@@ -65,36 +83,62 @@ class RangeTestResult:
     per: str
     trials: str
     elapsed: float
-    num_steps: int = 0
+    num_rates: int = 0
     stop_reason: str = STOP_COMPLETED
-    smoothing: float = 0.0
-    trials_outcome: object = field(default=None, repr=False)
+    beta: float = 0.0
+    trials_outcome: TrialsOutcome | None = field(default=None, repr=False)
 
     @property
     def stopped_early(self) -> bool:
         """True when the sweep ended before its last planned rate (the loss diverged)."""
         return self.stop_reason != STOP_COMPLETED
 
+    def without_warmup(self, decades: float = 1.0) -> RangeTestResult:
+        """The same sweep from ``decades`` above its first rate on: its warm-up left out.
+
+        A per-epoch sweep trains one model from random weights, and a random model improves at
+        almost any rate in its first epochs, which are also its smallest rates (the lesson's
+        ``1e-8`` to ``1e-7``). That fall says little about the rates, so notebook 3 reads the curve
+        from one decade above the first rate on. The result is a new ``RangeTestResult`` (this one
+        is unchanged) whose :meth:`suggest`, :meth:`usable_range` and :meth:`plot` read the curve
+        that way; its smoothed losses are computed afresh from the rates kept.
+        """
+        decades = check_real("decades", decades, non_negative=True)
+        keep = self.lrs >= self.lrs[0] * 10**decades * (1 - 1e-9)
+        if keep.sum() < 2:
+            raise ValueError(
+                f"decades={decades:g} leaves {int(keep.sum())} of the {len(self.lrs)} rates "
+                f"({self.lrs[0]:.3g}..{self.lrs[-1]:.3g}); a curve needs at least 2."
+            )
+        losses = self.losses[keep]
+        return replace(
+            self,
+            lrs=self.lrs[keep],
+            losses=losses,
+            smoothed_losses=smooth_losses(losses, beta=self.beta),
+        )
+
     def suggest(self, method: str = "valley", **options) -> float:
         """A suggested rate, read from the raw losses by :func:`course_utils.suggest.suggest_lr`."""
-        from course_utils.suggest import suggest_lr
-
         return suggest_lr(self.lrs, self.losses, method=method, **options)
 
     def usable_range(self) -> tuple[float, float]:
         """``(low_lr, high_lr)``: where the loss falls steadily, before instability."""
-        from course_utils.suggest import usable_range
-
         return usable_range(self.lrs, self.losses)
 
-    def plot(self, ax=None, methods=("valley",)):
-        """Loss against rate on a log axis, with the smoothed curve, suggestions and usable band."""
-        from course_utils.plots import plot_sweep
+    def diagnose(self) -> list:
+        """What is incomplete or hard to read in this sweep: :func:`course_utils.suggest.diagnose_sweep`."""
+        return diagnose_sweep(self.lrs, self.losses)
 
+    def plot(self, ax=None, methods=("valley",)):
+        """Loss against rate on a log axis, with the smoothed curve, suggestions and usable band.
+
+        The sweep's diagnostics (:meth:`diagnose`), if any, are written in a box on the axes.
+        """
         if isinstance(methods, str):
             methods = (methods,)
         suggestions = {name: self.suggest(name) for name in methods}
-        return plot_sweep(
+        ax = plot_sweep(
             self.lrs,
             self.losses,
             smoothed=self.smoothed_losses,
@@ -102,11 +146,24 @@ class RangeTestResult:
             usable=self.usable_range(),
             ax=ax,
         )
+        found = self.diagnose()
+        if found:
+            text = "\n".join(f"warning: {item.code.replace('_', ' ')}" for item in found)
+            ax.text(
+                0.02,
+                0.02,
+                text,
+                transform=ax.transAxes,
+                fontsize="small",
+                color="tab:red",
+                va="bottom",
+                ha="left",
+                bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "tab:red", "alpha": 0.85},
+            )
+        return ax
 
     def summary(self) -> str:
         """A few lines for a person: what was swept, how it ended, and what every rule suggests."""
-        from course_utils.suggest import SUGGESTION_METHODS
-
         lines = [repr(self)]
         for method in SUGGESTION_METHODS:
             try:
@@ -118,6 +175,7 @@ class RangeTestResult:
             lines.append(f"  usable    {low:.3g} .. {high:.3g}")
         except ValueError:
             pass
+        lines += [f"  warning   {item}" for item in self.diagnose()]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -131,65 +189,213 @@ class RangeTestResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# Input checks
+# The public entry point
 
 
-def _check_model(model):
-    if keras.backend.backend() != "tensorflow":
-        raise RuntimeError(
-            "lr_range_test needs Keras 3 with the TensorFlow backend; "
-            f"KERAS_BACKEND is {keras.backend.backend()!r}."
-        )
-    if not isinstance(model, keras.Model):
-        kind = f"{type(model).__module__}.{type(model).__name__}"
-        raise TypeError(f"model must be a Keras 3 keras.Model; got {kind}.")
-    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
-        raise ValueError(
-            f"model {model.name!r} is not compiled: call model.compile(optimizer=..., loss=...) first "
-            "(the range test trains with the compiled optimizer and loss)."
-        )
-    return model
+def lr_range_test(
+    model,
+    dataset,
+    *,
+    per: str = "batch",
+    trials: str = "continuous",
+    start_lr: float | None = None,
+    end_lr: float | None = None,
+    num_rates: int | None = None,
+    epochs_per_trial: int = 1,
+    beta: float = BETA,
+    diverge_factor: float | None = DIVERGE_FACTOR,
+    restore: bool = True,
+    progress: bool = False,
+    verbose: int = 0,
+    num_steps: int | None = None,
+) -> RangeTestResult:
+    """Sweep the learning rate of a compiled Keras model upwards and record the loss at each rate.
 
+    Parameters
+    ----------
+    model : keras.Model
+        A Keras 3 model (TensorFlow backend) compiled with an optimizer and a loss, which train
+        the sweep. A model without weights yet is built on the first batch.
+    dataset : tf.data.Dataset
+        Batches of ``(inputs, targets)`` (or ``(inputs, targets, sample_weights)``), e.g. from
+        :func:`course_utils.data.windowed_dataset`. A per-batch sweep repeats it as often as needed.
+    per : {"batch", "epoch"}, default "batch"
+        ``"batch"`` sets a new rate every optimizer step, following
+        :class:`~course_utils.schedules.ExponentialSweep`, and records each batch's own loss
+        (Keras' logs hold only the running mean of the epoch); the whole sweep runs as one graph.
+        ``"epoch"`` is the lesson's method: ``LearningRateScheduler`` sets one rate per epoch and
+        records the epoch's mean loss (what ``history["loss"]`` holds).
+    trials : {"continuous", "independent"}, default "continuous"
+        ``"continuous"`` trains one model through the rising rates. ``"independent"`` trains every
+        rate for ``epochs_per_trial`` epochs from the model's current weights
+        (:func:`course_utils.trials.run_independent_trials`); ``per`` does not apply there (each
+        trial keeps its rate), and the losses are not smoothed: each comes from its own run, so a
+        moving average along the rate axis would only blur unrelated neighbours and shift the
+        curve to the right.
+    start_lr, end_lr : float, optional
+        The first and the last rate. Defaults: per batch ``1e-8`` and ``1e-2``; per epoch and for
+        independent trials the lesson's ``1e-8`` and ``1e-8 * 10**(99 / 20)``.
+    num_rates : int, optional
+        How many rates, spaced evenly on a log axis from ``start_lr`` to ``end_lr``: batches per
+        batch (default 1200, 200 per decade), epochs per epoch and trials for independent trials
+        (default 100). With none of ``start_lr``, ``end_lr`` and ``num_rates``, a per-epoch sweep or
+        independent trials take exactly the lesson's rates, ``1e-8 * 10**(epoch / 20)`` for 100
+        epochs (:func:`course_utils.schedules.sweep_rates`). ``num_steps`` is its old name, still
+        accepted.
+    epochs_per_trial : int, default 1
+        How many epochs each independent trial trains (``trials="independent"`` only).
+    beta : float, default 0.98
+        Weight of the debiased moving average of the loss
+        (:func:`course_utils.suggest.smooth_losses`), ``0 <= beta < 1``: the result's
+        ``smoothed_losses`` and, per batch, the curve the stop rule watches.
+    diverge_factor : float or None, default 4.0
+        Per batch, the sweep stops as soon as the moving average exceeds ``diverge_factor`` times
+        its best value so far, or stops being finite; ``None`` stops only on a non-finite loss.
+        Must be greater than 1.
+    restore : bool, default True
+        Put back the model's weights and its optimizer's variables (step count, rate, momentum)
+        afterwards, bit for bit.
+    progress : bool, default False
+        Show a tqdm progress bar.
+    verbose : int, default 0
+        Passed to ``fit`` per epoch; per batch, a non-zero value prints the result's summary line.
 
-def _check_dataset(dataset):
-    if not isinstance(dataset, tf.data.Dataset):
-        raise TypeError(
-            "dataset must be a tf.data.Dataset of (inputs, targets) batches, e.g. from "
-            f"course_utils.windowed_dataset(); got {type(dataset).__name__}."
-        )
-    spec = dataset.element_spec
-    if not isinstance(spec, tuple) or len(spec) not in (2, 3):
-        raise TypeError(
-            "dataset must yield (inputs, targets) or (inputs, targets, sample_weights) batches; "
-            f"got elements of spec {spec!r}."
-        )
-    return dataset
+    Returns
+    -------
+    RangeTestResult
+        The rates reached and their losses (raw and smoothed), how the sweep ended and how long it
+        took; its ``suggest()``, ``usable_range()``, ``plot()`` and ``summary()`` read the curve.
 
+    Notes
+    -----
+    The per-batch defaults open the sweep before anything happens, as the lesson's sweep does,
+    and reach divergence long before their end on the course's data and models: the end only
+    bounds the run (``benchmarks/bench_range_test.py`` prints where the course's sweep starts to
+    fall and where it stops, against the rates that train well when fixed). 200 steps per decade
+    keep the moving average's lag (about ``1 / (1 - beta)`` = 50 steps) near a quarter of a
+    decade, so smoothing moves the curve little to the right. A model whose loss already falls at
+    the first step wants a lower ``start_lr``.
 
-def _resolve_rates(start_lr, end_lr, num_steps, default_start, default_end, default_steps):
-    """Fill in defaults and check the sweep's rate range and length."""
-    start = default_start if start_lr is None else start_lr
-    end = default_end if end_lr is None else end_lr
-    steps = default_steps if num_steps is None else num_steps
-    start, end = check_rate_range("start_lr", start, "end_lr", end)
-    steps = check_int("num_steps", steps, minimum=2)
-    return start, end, steps
+    Examples
+    --------
+    >>> from course_utils import build_dense_model, compile_model, synthetic_series, windowed_dataset
+    >>> time, series = synthetic_series()
+    >>> model = compile_model(build_dense_model(seed=0), lr=1e-8)
+    >>> dataset = windowed_dataset(series[:1000], seed=0)
+    >>> result = lr_range_test(model, dataset)              # per batch, stops once the loss diverges
+    >>> lr = result.suggest()                               # the valley: a rate to train with
+    >>> low, high = result.usable_range()                   # the band the plot shades
+    >>> ax = result.plot()
+    >>> lesson = lr_range_test(model, dataset, per="epoch")  # the lesson's 100 epochs
+    >>> trials = lr_range_test(model, dataset, per="epoch", trials="independent")
+    """
+    num_rates, rates_name = renamed("num_rates", num_rates, "num_steps", num_steps)
+    plan = _plan(per, trials, start_lr, end_lr, num_rates, rates_name, epochs_per_trial, beta, diverge_factor)
+    for name, value in (("restore", restore), ("progress", progress)):
+        if not isinstance(value, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__}).")
+    verbose = check_int("verbose", verbose, minimum=0)
+    check_compiled_model(model)
+    check_dataset(dataset, model)
+
+    continuous = plan.trials == "continuous"
+    if continuous:
+        _prepare(model, dataset)
+    snapshot = _snapshot(model) if continuous and restore else None
+    run = _RUNNERS[plan.per if continuous else "independent"]
+    began = time.perf_counter()
+    try:
+        recorded = run(model, dataset, plan, progress=progress, verbose=verbose)
+    finally:
+        if snapshot is not None:
+            _restore(snapshot)
+    result = _result(plan, recorded, elapsed=time.perf_counter() - began)
+    if verbose and plan.per == "batch" and continuous:
+        print(repr(result))
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
-# Snapshot and restore
+# The plan: the rates, and how the sweep may stop early
+
+
+@dataclass(frozen=True)
+class _SweepPlan:
+    """What a sweep will do: the rates it plans, in order, and how it may stop early."""
+
+    per: str
+    trials: str
+    lrs: np.ndarray
+    #: Weight of the moving average (the smoothed curve, and the per-batch stop rule's);
+    #: None: the losses are not smoothed (independent trials).
+    beta: float | None
+    #: Per batch: stop once the smoothed loss exceeds this times its best (None: only when it
+    #: is not finite). The other sweeps run every planned rate.
+    diverge_factor: float | None
+    epochs_per_trial: int = 1
+
+
+def _plan(per, trials, start_lr, end_lr, num_rates, rates_name, epochs_per_trial, beta, diverge_factor):
+    """Check the sweep's arguments and fill in its defaults: the one place a plan is made."""
+    per = check_choice("per", per, PER_CHOICES)
+    trials = check_choice("trials", trials, TRIALS_CHOICES)
+    for name, value in (("start_lr", start_lr), ("end_lr", end_lr)):
+        if value is not None:
+            check_real(name, value, positive=True)
+    if num_rates is not None:
+        check_int(rates_name, num_rates, minimum=2)
+    epochs_per_trial = check_int("epochs_per_trial", epochs_per_trial, minimum=1)
+    if trials == "continuous" and epochs_per_trial != 1:
+        raise ValueError(
+            f"epochs_per_trial applies to trials='independent' only; got epochs_per_trial={epochs_per_trial} "
+            "with trials='continuous'."
+        )
+    beta = check_real("beta", beta, non_negative=True, below=1.0)
+    if diverge_factor is not None:
+        diverge_factor = check_real("diverge_factor", diverge_factor, positive=True)
+        if diverge_factor <= 1:
+            raise ValueError(
+                f"diverge_factor must be greater than 1 (a multiple of the best loss); got {diverge_factor!r}."
+            )
+
+    per_batch = per == "batch" and trials == "continuous"
+    if not per_batch and start_lr is None and end_lr is None and num_rates is None:
+        lrs = sweep_rates(LESSON_NUM_EPOCHS, LESSON_START_LR, LESSON_EPOCHS_PER_DECADE)
+    else:
+        if per_batch:
+            default_start, default_end, default_count = BATCH_START_LR, BATCH_END_LR, BATCH_NUM_RATES
+        else:
+            default_start, default_end, default_count = LESSON_START_LR, LESSON_END_LR, LESSON_NUM_EPOCHS
+        start, end = check_rate_range(
+            "start_lr",
+            default_start if start_lr is None else start_lr,
+            "end_lr",
+            default_end if end_lr is None else end_lr,
+        )
+        lrs = geometric_rates(start, end, default_count if num_rates is None else num_rates)
+    return _SweepPlan(
+        per=per,
+        trials=trials,
+        lrs=lrs,
+        beta=beta if trials == "continuous" else None,
+        diverge_factor=diverge_factor,
+        epochs_per_trial=epochs_per_trial,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The model as it was: build it, snapshot it, restore it
 
 
 def _prepare(model, dataset):
-    """Check the data set has a batch, and build the model and its optimizer.
+    """Build the model (on the first batch, if it has no weights yet) and its optimizer.
 
     Building first means every variable the sweep touches exists before the snapshot, so an
-    optimizer that had never run gets its fresh (zero) slots back afterwards.
+    optimizer that had never run gets its fresh (zero) slots back afterwards. The first batch is
+    read even when the model is built: a data set that reshuffles on every pass has then moved
+    on by one pass, as it always has here, so a sweep sees the batches it always saw.
     """
-    try:
-        batch = next(iter(dataset))
-    except StopIteration:
-        raise ValueError("dataset yielded no batches; the range test needs at least one.") from None
+    batch = next(iter(dataset))
     if not model.built or not model.weights:
         x, _, _ = keras.utils.unpack_x_y_sample_weight(batch)
         model(x)
@@ -210,373 +416,95 @@ def _restore(snapshot):
         variable.assign(value)
 
 
-class _SettableRate:
-    """Give the optimizer a rate variable for the duration of a sweep.
-
-    An optimizer compiled with a float rate already has one. One compiled with a schedule (or a
-    callable) gets a stand-in variable, swapped back afterwards, because a sweep has to set the
-    rate itself.
-    """
-
-    def __init__(self, optimizer, variable=None):
-        self.optimizer = optimizer
-        self.original = optimizer._learning_rate
-        if isinstance(self.original, keras.Variable):
-            self.variable = self.original
-        else:
-            self.variable = variable
-            if variable is None:
-                self.variable = keras.Variable(
-                    0.0, dtype=keras.backend.floatx(), trainable=False, name="range_test_learning_rate"
-                )
-
-    def __enter__(self):
-        if self.variable is not self.original:
-            self.optimizer._learning_rate = self.variable
-        return self.variable
-
-    def __exit__(self, *exc_info):
-        self.optimizer._learning_rate = self.original
-        return False
-
-
 # ---------------------------------------------------------------------------------------------
-# The per-batch sweep as one graph
+# The runners: one per kind of sweep, one shape of answer
 
 
-@dataclass
-class _SweepGraph:
-    """A traced sweep for one model, kept while its optimizer and compiled loss stay the same."""
+@dataclass(frozen=True)
+class _SweepRun:
+    """What a runner recorded: the rates it reached, their losses, and why it ended."""
 
-    optimizer_ref: weakref.ref
-    loss_ref: object
-    rate_variable: object
-    function: object
-
-
-#: model -> _SweepGraph; weak, so a model that goes away takes its graph with it.
-_SWEEP_GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    lrs: np.ndarray
+    losses: np.ndarray
+    stop_reason: str = STOP_COMPLETED
+    trials_outcome: TrialsOutcome | None = None
 
 
-def _compiled_loss_ref(model):
-    compiled = getattr(model, "_compile_loss", None)
-    return weakref.ref(compiled) if compiled is not None else None
-
-
-def _sweep_graph(model) -> _SweepGraph:
-    """The cached sweep graph of ``model``, traced anew only if it was recompiled."""
-    entry = _SWEEP_GRAPHS.get(model)
-    loss_ref = _compiled_loss_ref(model)
-    if (
-        entry is not None
-        and entry.optimizer_ref() is model.optimizer
-        and (entry.loss_ref() if entry.loss_ref else None) is (loss_ref() if loss_ref else None)
-    ):
-        return entry
-    rate = _SettableRate(model.optimizer)
-    entry = _SweepGraph(
-        optimizer_ref=weakref.ref(model.optimizer),
-        loss_ref=loss_ref,
-        rate_variable=rate.variable,
-        function=_build_sweep_function(weakref.ref(model), model.optimizer, rate.variable),
-    )
-    _SWEEP_GRAPHS[model] = entry
-    return entry
-
-
-def _build_sweep_function(model_ref, optimizer, rate_variable):
-    """Trace-once function running sweep steps ``first .. last-1`` (or until divergence).
-
-    Every argument is a tensor (or the data iterator), so new rates, lengths or chunks reuse
-    the trace. The loop is a plain ``tf.while_loop`` traced without AutoGraph (as Keras traces
-    its own train step), which keeps the first trace short. The model is held weakly so the
-    cache does not keep it alive.
-    """
-
-    def train_on(batch, step, log_start, log_ratio):
-        model = model_ref()
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
-        rate = tf.exp(log_start + tf.cast(step, tf.float64) * log_ratio)
-        set_rate = rate_variable.assign(tf.cast(rate, rate_variable.dtype))
-        with tf.control_dependencies([set_rate]):
-            with tf.GradientTape() as tape:
-                y_pred = model(x, training=True)
-                loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
-                scaled = optimizer.scale_loss(loss)
-            gradients = tape.gradient(scaled, model.trainable_variables)
-            optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
-        return tf.cast(loss, tf.float32), tf.cast(rate, tf.float32)
-
-    @tf.function(autograph=False)
-    def run_steps(iterator, first, last, log_start, log_ratio, beta, diverge_factor, average, best):
-        size = last - first
-        losses = tf.TensorArray(tf.float32, size=size)
-        rates = tf.TensorArray(tf.float32, size=size)
-
-        def keep_going(step, average, best, reason, losses, rates):
-            return tf.logical_and(step < last, tf.equal(reason, STOP_CODES[STOP_COMPLETED]))
-
-        def one_step(step, average, best, reason, losses, rates):
-            loss, rate = train_on(iterator.get_next(), step, log_start, log_ratio)
-            losses = losses.write(step - first, loss)
-            rates = rates.write(step - first, rate)
-            # Debiased moving average, as course_utils.suggest.smooth_losses computes it.
-            average = beta * average + (1.0 - beta) * tf.cast(loss, tf.float64)
-            smoothed = average / (1.0 - tf.pow(beta, tf.cast(step + 1, tf.float64)))
-            best = tf.minimum(best, smoothed)
-            reason = tf.where(
-                tf.math.is_finite(smoothed),
-                tf.where(
-                    smoothed > diverge_factor * best,
-                    STOP_CODES[STOP_DIVERGED],
-                    STOP_CODES[STOP_COMPLETED],
-                ),
-                STOP_CODES[STOP_NON_FINITE],
-            )
-            return step + 1, average, best, reason, losses, rates
-
-        step, average, best, reason, losses, rates = tf.while_loop(
-            keep_going,
-            one_step,
-            (first, average, best, tf.constant(STOP_CODES[STOP_COMPLETED]), losses, rates),
+def _run_per_batch(model, dataset, plan: _SweepPlan, *, progress: bool, verbose: int) -> _SweepRun:
+    """One rate per optimizer step, as one graph (:mod:`course_utils._sweep_graph`)."""
+    schedule = ExponentialSweep(plan.lrs[0], plan.lrs[-1], len(plan.lrs))
+    bar = _progress_bar(progress, len(plan.lrs), "range test (per batch)")
+    stop_reason = STOP_COMPLETED
+    try:
+        # Chunks only exist to move the progress bar; without it the whole sweep is one call.
+        losses, stop_reason = sweep_per_batch(
+            model,
+            dataset,
+            schedule,
+            plan.beta,
+            plan.diverge_factor,
+            chunk=None if bar is None else max(1, math.ceil(len(plan.lrs) / 20)),
+            on_chunk=None if bar is None else bar.update,
         )
-        done = step - first
-        return losses.stack()[:done], rates.stack()[:done], average, best, reason
-
-    return run_steps
-
-
-def _per_batch_sweep(model, dataset, start, end, num_steps, smoothing, diverge_factor, progress):
-    schedule = ExponentialSweep(start, end, num_steps)
-    graph = _sweep_graph(model)
-    bar = _progress_bar(progress, num_steps, "range test (per batch)")
-    # Chunks only exist to move the progress bar; without it the whole sweep is one call.
-    chunk = max(1, math.ceil(num_steps / 20)) if bar is not None else num_steps
-    iterator = iter(dataset.repeat())
-    log_start = tf.constant(math.log(start), tf.float64)
-    log_ratio = tf.constant(schedule._log_ratio, tf.float64)
-    beta = tf.constant(smoothing, tf.float64)
-    factor = tf.constant(math.inf if diverge_factor is None else diverge_factor, tf.float64)
-    average = tf.constant(0.0, tf.float64)
-    best = tf.constant(math.inf, tf.float64)
-    losses, applied, reason = [], [], 0
-    with _SettableRate(model.optimizer, graph.rate_variable):
-        first = 0
-        while first < num_steps and reason == 0:
-            last = min(first + chunk, num_steps)
-            chunk_losses, chunk_rates, average, best, code = graph.function(
-                iterator,
-                tf.constant(first),
-                tf.constant(last),
-                log_start,
-                log_ratio,
-                beta,
-                factor,
-                average,
-                best,
-            )
-            losses.append(chunk_losses.numpy())
-            applied.append(chunk_rates.numpy())
-            reason = int(code)
-            if bar is not None:
-                bar.update(len(losses[-1]))
-            first = last
-    losses = np.concatenate(losses).astype(float)
-    stop_reason = {code: name for name, code in STOP_CODES.items()}[reason]
-    if bar is not None:
-        if reason:
-            bar.set_postfix_str(stop_reason)
-        bar.close()
-    return schedule.rates()[: losses.size], losses, np.concatenate(applied).astype(float), stop_reason
+    finally:
+        if bar is not None:
+            if stop_reason != STOP_COMPLETED:
+                bar.set_postfix_str(stop_reason)
+            bar.close()
+    return _SweepRun(plan.lrs[: losses.size], losses, stop_reason)
 
 
-# ---------------------------------------------------------------------------------------------
-# The per-epoch sweep (the lesson's method)
-
-
-def _per_epoch_sweep(model, dataset, start_lr, end_lr, num_steps, progress, verbose):
-    if start_lr is None and end_lr is None and num_steps is None:
-        schedule = sweep_schedule(LESSON_START_LR, LESSON_EPOCHS_PER_DECADE)
-        lrs = sweep_rates(LESSON_NUM_EPOCHS, LESSON_START_LR, LESSON_EPOCHS_PER_DECADE)
-    else:
-        start, end, steps = _resolve_rates(
-            start_lr, end_lr, num_steps, LESSON_START_LR, LESSON_END_LR, LESSON_NUM_EPOCHS
-        )
-        lrs = geometric_rates(start, end, steps)
-
-        def schedule(epoch):
-            return float(lrs[epoch])
-
-    callbacks = [keras.callbacks.LearningRateScheduler(schedule)]
+def _run_per_epoch(model, dataset, plan: _SweepPlan, *, progress: bool, verbose: int) -> _SweepRun:
+    """The lesson's method: ``fit`` with ``LearningRateScheduler``, one rate per epoch."""
+    lrs = plan.lrs
+    callbacks = [keras.callbacks.LearningRateScheduler(lambda epoch: float(lrs[epoch]))]
     bar = _progress_bar(progress, len(lrs), "range test (per epoch)")
     if bar is not None:
         callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: bar.update(1)))
     try:
-        with _SettableRate(model.optimizer):
+        with SettableRate(model.optimizer):
             history = model.fit(dataset, epochs=len(lrs), callbacks=callbacks, verbose=verbose)
     finally:
         if bar is not None:
             bar.close()
-    losses = np.asarray(history.history["loss"], dtype=float)
-    return lrs, losses
+    return _SweepRun(lrs, np.asarray(history.history["loss"], dtype=float))
 
 
-def _progress_bar(progress, total, description):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=description, unit="rate")
-
-
-# ---------------------------------------------------------------------------------------------
-# The public entry point
-
-
-def lr_range_test(
-    model,
-    dataset,
-    *,
-    per: str = "batch",
-    trials: str = "continuous",
-    start_lr: float | None = None,
-    end_lr: float | None = None,
-    num_steps: int | None = None,
-    epochs_per_trial: int = 1,
-    smoothing: float = 0.98,
-    diverge_factor: float | None = 4.0,
-    restore: bool = True,
-    progress: bool = False,
-    verbose: int = 0,
-) -> RangeTestResult:
-    """Sweep the learning rate of a compiled Keras model upwards and record the loss at each rate.
-
-    ``per="epoch"`` is the lesson's sweep: with no ``start_lr``/``end_lr``/``num_steps`` it runs
-    ``LearningRateScheduler(sweep_schedule())`` for 100 epochs, rates ``1e-8 * 10**(epoch / 20)``;
-    given any of them, the rates are geometric from ``start_lr`` to ``end_lr`` over ``num_steps``
-    epochs (missing ones take the lesson's values).
-
-    ``per="batch"`` raises the rate every optimizer step, following
-    ``ExponentialSweep(start_lr, end_lr, num_steps)``, records each batch's own loss and stops as
-    soon as the debiased moving average of the loss (weight ``smoothing``) exceeds
-    ``diverge_factor`` times its best value or stops being finite (``diverge_factor=None`` only
-    stops on non-finite losses). Defaults: 1e-8 to 1e-2 over 1200 steps, i.e. 200 steps per
-    decade. On the course's data and Dense model, the loss holds still for the first steps,
-    falls from about 2e-8 and blows up near 8e-5 (after some 780 steps, 25 epochs of 31
-    batches), and the rates that train well when fixed (3e-7 to 1.5e-5 within 10 % of the best
-    validation MAE) lie well inside. So the sweep opens before anything happens, as the lesson's
-    does, and reaches divergence long before its end; the end only bounds the run. The 200 steps
-    per decade keep the moving average's lag (about 50 steps) near a quarter of a decade, so
-    smoothing moves the curve little to the right. A model whose loss already falls at the
-    first step (the recurrent model, say) wants a lower ``start_lr``.
-
-    ``trials="independent"`` trains every rate for ``epochs_per_trial`` epochs from the model's
-    current weights (:func:`course_utils.trials.run_independent_trials`); its default rates are
-    the lesson's 100, and ``per`` does not apply (each trial keeps its rate throughout). Its
-    losses are not smoothed: each comes from its own run, so a moving average along the rate
-    axis would only blur neighbouring, unrelated trials (and shift the curve to the right).
-
-    ``restore=True`` puts back the model's weights and its optimizer's variables (step count,
-    rate, momentum) afterwards, bit for bit. ``progress`` shows a tqdm bar; ``verbose`` is passed
-    to ``fit`` (per epoch) or prints a one-line summary (per batch).
-    """
-    per = check_choice("per", per, PER_CHOICES)
-    trials = check_choice("trials", trials, TRIALS_CHOICES)
-    for name, value in (("start_lr", start_lr), ("end_lr", end_lr)):
-        if value is not None:
-            check_real(name, value, positive=True)
-    if num_steps is not None:
-        check_int("num_steps", num_steps, minimum=2)
-    epochs_per_trial = check_int("epochs_per_trial", epochs_per_trial, minimum=1)
-    if trials == "continuous" and epochs_per_trial != 1:
-        raise ValueError(
-            f"epochs_per_trial applies to trials='independent' only; got epochs_per_trial={epochs_per_trial} "
-            "with trials='continuous'."
-        )
-    smoothing = check_real("smoothing", smoothing, non_negative=True, below=1.0)
-    if diverge_factor is not None:
-        diverge_factor = check_real("diverge_factor", diverge_factor, positive=True)
-        if diverge_factor <= 1:
-            raise ValueError(
-                f"diverge_factor must be greater than 1 (a multiple of the best loss); got {diverge_factor!r}."
-            )
-    for name, value in (("restore", restore), ("progress", progress)):
-        if not isinstance(value, bool | np.bool_):
-            raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__}).")
-    verbose = check_int("verbose", verbose, minimum=0)
-    model = _check_model(model)
-    dataset = _check_dataset(dataset)
-
-    if trials == "independent":
-        return _independent(model, dataset, per, start_lr, end_lr, num_steps, epochs_per_trial, progress)
-
-    if per == "batch":
-        start, end, steps = _resolve_rates(
-            start_lr, end_lr, num_steps, BATCH_START_LR, BATCH_END_LR, BATCH_NUM_STEPS
-        )
-    _prepare(model, dataset)
-    snapshot = _snapshot(model) if restore else None
-    began = time.perf_counter()
-    try:
-        if per == "batch":
-            lrs, losses, _, stop_reason = _per_batch_sweep(
-                model, dataset, start, end, steps, smoothing, diverge_factor, progress
-            )
-        else:
-            lrs, losses = _per_epoch_sweep(model, dataset, start_lr, end_lr, num_steps, progress, verbose)
-            steps, stop_reason = len(lrs), STOP_COMPLETED
-    finally:
-        if snapshot is not None:
-            _restore(snapshot)
-    elapsed = time.perf_counter() - began
-    from course_utils.suggest import smooth_losses
-
-    result = RangeTestResult(
-        lrs=np.asarray(lrs, dtype=float),
-        losses=losses,
-        smoothed_losses=smooth_losses(losses, beta=smoothing),
-        per=per,
-        trials=trials,
-        elapsed=elapsed,
-        num_steps=steps,
-        stop_reason=stop_reason,
-        smoothing=smoothing,
-    )
-    if verbose and per == "batch":
-        print(repr(result))
-    return result
-
-
-def _independent(model, dataset, per, start_lr, end_lr, num_steps, epochs_per_trial, progress):
+def _run_independent(model, dataset, plan: _SweepPlan, *, progress: bool, verbose: int) -> _SweepRun:
     """Every rate from the same starting weights: the trials module trains them all at once."""
-    from course_utils.trials import run_independent_trials
-
-    if start_lr is None and end_lr is None and num_steps is None:
-        lrs = sweep_rates(LESSON_NUM_EPOCHS, LESSON_START_LR, LESSON_EPOCHS_PER_DECADE)
-    else:
-        start, end, steps = _resolve_rates(
-            start_lr, end_lr, num_steps, LESSON_START_LR, LESSON_END_LR, LESSON_NUM_EPOCHS
-        )
-        lrs = geometric_rates(start, end, steps)
     bar = _progress_bar(progress, 1, "range test (independent trials)")
-    began = time.perf_counter()
     try:
-        outcome = run_independent_trials(model, dataset, lrs, epochs_per_trial=epochs_per_trial)
+        outcome = run_independent_trials(model, dataset, plan.lrs, epochs_per_trial=plan.epochs_per_trial)
     finally:
         if bar is not None:
             bar.update(1)
             bar.close()
-    elapsed = time.perf_counter() - began
-    losses = np.asarray(outcome.losses, dtype=float)
+    return _SweepRun(plan.lrs, np.asarray(outcome.losses, dtype=float), trials_outcome=outcome)
+
+
+_RUNNERS = {"batch": _run_per_batch, "epoch": _run_per_epoch, "independent": _run_independent}
+
+
+def _progress_bar(progress: bool, total: int, description: str):
+    return tqdm(total=total, desc=description, unit="rate") if progress else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The result
+
+
+def _result(plan: _SweepPlan, run: _SweepRun, elapsed: float) -> RangeTestResult:
+    """The one builder of a :class:`RangeTestResult`, from the plan and what the runner recorded."""
+    smoothed = run.losses.copy() if plan.beta is None else smooth_losses(run.losses, beta=plan.beta)
     return RangeTestResult(
-        lrs=np.asarray(lrs, dtype=float),
-        losses=losses,
-        smoothed_losses=losses.copy(),
-        per=per,
-        trials="independent",
+        lrs=np.asarray(run.lrs, dtype=float),
+        losses=run.losses,
+        smoothed_losses=smoothed,
+        per=plan.per,
+        trials=plan.trials,
         elapsed=elapsed,
-        num_steps=len(lrs),
-        stop_reason=STOP_COMPLETED,
-        smoothing=0.0,
-        trials_outcome=outcome,
+        num_rates=len(plan.lrs),
+        stop_reason=run.stop_reason,
+        beta=0.0 if plan.beta is None else plan.beta,
+        trials_outcome=run.trials_outcome,
     )

@@ -50,24 +50,31 @@ def geometric_rates(start_lr: float, end_lr: float, num: int) -> np.ndarray:
 
 @keras.saving.register_keras_serializable(package="course_utils")
 class ExponentialSweep(keras.optimizers.schedules.LearningRateSchedule):
-    """Per-step sweep from ``start_lr`` to ``end_lr`` over ``num_steps`` steps, computed in the graph.
+    """Per-step sweep from ``start_lr`` to ``end_lr`` over ``num_steps`` optimizer steps.
 
-    The range test's schedule: the optimizer asks it for the rate at each step, so no Python
-    runs per batch.
+    The rate at step ``s`` is ``start_lr * exp(s * log_ratio)`` (:meth:`formula`), computed in the
+    graph, so no Python runs per batch: the optimizer asks for it at each step, and the range
+    test's per-batch sweep evaluates the same formula in its own graph.
     """
 
     def __init__(self, start_lr: float, end_lr: float, num_steps: int):
         self.start_lr, self.end_lr = check_rate_range("start_lr", start_lr, "end_lr", end_lr)
         self.num_steps = check_int("num_steps", num_steps, minimum=2)
-        self._log_ratio = math.log(self.end_lr / self.start_lr) / (self.num_steps - 1)
+        #: How much the log of the rate grows per step: ``log(end_lr / start_lr) / (num_steps - 1)``.
+        self.log_ratio = math.log(self.end_lr / self.start_lr) / (self.num_steps - 1)
+
+    @staticmethod
+    def formula(step, start_lr, log_ratio):
+        """The rate at ``step``: ``start_lr * exp(step * log_ratio)``, for numbers or tensors of one float dtype."""
+        return start_lr * ops.exp(step * log_ratio)
 
     def __call__(self, step):
         step = ops.cast(step, "float32")
-        return ops.cast(self.start_lr * ops.exp(step * self._log_ratio), "float32")
+        return ops.cast(self.formula(step, self.start_lr, self.log_ratio), "float32")
 
     def rates(self) -> np.ndarray:
         """The rate at every step, as float64 (exact, unlike the float32 graph values)."""
-        return np.geomspace(self.start_lr, self.end_lr, self.num_steps)
+        return geometric_rates(self.start_lr, self.end_lr, self.num_steps)
 
     def get_config(self):
         return {"start_lr": self.start_lr, "end_lr": self.end_lr, "num_steps": self.num_steps}

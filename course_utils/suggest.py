@@ -20,7 +20,14 @@ is chosen inside it, clearly below the lowest point. The rules here read the cur
    single-batch losses by how rough the curve is): there the model has trained for many epochs
    before the rate reaches the good band, which then lies close to the bottom, so the default
    reads a tenth of the rate where a lagging moving average bottoms out, kept inside the usable
-   range.
+   range;
+5. a smooth sweep that ended before the instability (no rise, no NaN, the loss still falling at
+   its last rates) says nothing about where the good band ends: the default is then the bottom,
+   near the end of the range, and :func:`diagnose_sweep` says to extend ``end_lr``.
+
+:func:`diagnose_sweep` checks that a sweep is complete and readable (it ended before the
+instability, started too late, has too few finite points, is too noisy), each finding with what
+to do about it.
 
 NaN and inf losses (a diverged tail) end the readable curve and never crash anything.
 How well the default does against other finders is measured by ``benchmarks/bench_suggest.py``.
@@ -62,6 +69,15 @@ PERSIST = 0.3
 #: Defaults of the rules: the valley is the bottom's rate divided by 4; "minimum" by 10.
 VALLEY_DIVISOR = 4.0
 MINIMUM_DIVISOR = 10.0
+
+#: On a smooth curve the valley is the lagging average's bottom divided by this.
+SMOOTH_DIVISOR = 10.0
+
+#: A sweep that never turned up and whose bottom lies this close (decades) to its last rate
+#: ended before the instability: the valley is then the bottom's rate divided by
+#: ``UNFINISHED_DIVISOR`` (the good band is at the end of such a sweep or past it).
+UNFINISHED_TAIL = 0.3
+UNFINISHED_DIVISOR = 1.0
 
 #: Below this roughness a curve is read as epoch means of a cumulative sweep (white noise, as in
 #: single-batch losses, scores about 1.7; the lesson's per-epoch sweeps score 0.05-1.3).
@@ -194,6 +210,17 @@ class _Reading:
     start: int  # first point where the loss has clearly fallen below where it began
     bottom: int  # lowest smoothed loss before the instability
     edge: int  # first point of the instability (the last point if the curve never turns up)
+    cut: bool = False  # the sweep went on past the readable part (a NaN/inf loss ended it)
+
+    @property
+    def unfinished(self) -> bool:
+        """The sweep ended before the instability: no rise, no NaN, still falling near the end."""
+        last = len(self.lrs) - 1
+        return (
+            not self.cut
+            and self.edge == last
+            and self.log_lrs[last] - self.log_lrs[self.bottom] <= UNFINISHED_TAIL
+        )
 
     def rate_at(self, position: float) -> float:
         """The rate at ``position`` (log10) on the axis, kept inside the swept range."""
@@ -203,7 +230,9 @@ class _Reading:
 
 @np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
 def _read(lrs, losses, smoothing: float = SMOOTHING, rise: float = RISE) -> _Reading:
+    length = len(losses) if hasattr(losses, "__len__") else 0
     lrs, losses = _check_curve(lrs, losses)
+    cut = len(losses) < length
     smoothing = check_real("smoothing", smoothing, non_negative=True)
     rise = check_real("rise", rise, positive=True)
     log_lrs = np.log10(lrs)
@@ -240,7 +269,7 @@ def _read(lrs, losses, smoothing: float = SMOOTHING, rise: float = RISE) -> _Rea
     bottom = int(np.argmin(smoothed[: edge + 1]))
     fallen = smoothed[: bottom + 1] < smoothed[0] - margin[: bottom + 1]
     start = int(np.argmax(fallen)) if fallen.any() else 0
-    return _Reading(lrs, losses, log_lrs, smoothed, start, bottom, edge)
+    return _Reading(lrs, losses, log_lrs, smoothed, start, bottom, edge, cut)
 
 
 def _roughness(values: np.ndarray) -> float:
@@ -253,6 +282,11 @@ def _roughness(values: np.ndarray) -> float:
     first = np.median(np.abs(np.diff(head)))
     second = np.median(np.abs(np.diff(head, 2))) if len(head) > 2 else 0.0
     return float(second / first) if first > 0 else 0.0
+
+
+def _is_smooth(reading: _Reading) -> bool:
+    """Epoch means of a cumulative sweep (smooth) rather than single-batch losses (noisy)?"""
+    return bool(np.all(reading.losses > 0) and _roughness(np.log(reading.losses)) < SMOOTH_CURVE)
 
 
 def _lagged_bottom(lrs: np.ndarray, losses: np.ndarray) -> float:
@@ -291,8 +325,10 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
       On a smooth curve (epoch means, the lesson's cumulative per-epoch sweep) the model is
       already trained when the rate reaches the good band, so the reading moves right: a tenth
       of the rate where a lagging average of the loss is lowest (the average's lag moves its
-      bottom right; dividing by ten more than undoes that). Either way the result is kept
-      inside the usable range, the valley (see :func:`usable_range`).
+      bottom right; dividing by ten more than undoes that). If a smooth sweep ended before the
+      loss turned up (see :func:`diagnose_sweep`), the good band lies at its end or past it, and
+      the valley is the bottom itself, near the last rate. Either way the result is kept inside
+      the usable range, the valley (see :func:`usable_range`).
     - ``"steepest"``: the rate where the smoothed loss falls fastest (relative to its size) per
       decade of rate, looking only before the bottom.
     - ``"minimum"``: the rate at the bottom divided by 10, the usual rule of thumb
@@ -318,13 +354,144 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
         return float(reading.lrs[int(np.nanargmin(slopes))] if np.isfinite(slopes).any() else reading.lrs[0])
     default = VALLEY_DIVISOR if method == "valley" else MINIMUM_DIVISOR
     divisor = check_real("divisor", options.get("divisor", default), positive=True)
-    position = reading.log_lrs[reading.bottom] - math.log10(divisor)
     if method == "valley":
-        if np.all(reading.losses > 0) and _roughness(np.log(reading.losses)) < SMOOTH_CURVE:
-            lagged = _lagged_bottom(reading.lrs, reading.losses)
-            position = math.log10(lagged) - math.log10(MINIMUM_DIVISOR)
-        position = min(max(position, reading.log_lrs[reading.start]), reading.log_lrs[reading.bottom])
+        return _valley(reading, noisy_divisor=divisor)
+    return reading.rate_at(reading.log_lrs[reading.bottom] - math.log10(divisor))
+
+
+def _valley(
+    reading: _Reading,
+    noisy_divisor: float = VALLEY_DIVISOR,
+    smooth_divisor: float = SMOOTH_DIVISOR,
+    unfinished_divisor: float = UNFINISHED_DIVISOR,
+    smooth_reading: str = "lagged",
+) -> float:
+    """The default rule, with its constants as arguments (the benchmark tunes them per fold).
+
+    ``smooth_reading`` is what a smooth curve's valley divides: ``"lagged"`` (the lagging
+    average's bottom) or ``"bottom"`` (the centred median's bottom, as on noisy curves).
+    """
+    bottom = reading.log_lrs[reading.bottom]
+    smooth = _is_smooth(reading)
+    if smooth and reading.unfinished:
+        # the loss still fell at the last rate: the good band is near the end or past it
+        position = bottom - math.log10(unfinished_divisor)
+    elif smooth:
+        reference = bottom
+        if smooth_reading == "lagged":
+            reference = math.log10(_lagged_bottom(reading.lrs, reading.losses))
+        position = reference - math.log10(smooth_divisor)
+    else:  # noisy curves read the same whether or not they ended early (a branch of their own
+        # for that did worse left out: see bench_suggest.py)
+        position = bottom - math.log10(noisy_divisor)
+    position = min(max(position, reading.log_lrs[reading.start]), bottom)
     return reading.rate_at(position)
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagnostics: is the sweep complete and readable?
+
+#: Fewer readable (finite, before the first NaN/inf) losses than this: too few to read reliably.
+FEW_POINTS = 20
+
+#: A sweep "started too late" when its smoothed loss falls by more than the instability margin
+#: (25 %) over its first ``LATE_STRETCH`` decades and bottoms out less than ``LATE_SPAN`` decades
+#: past the first rate: it began inside the valley, so where the fall starts was never seen.
+LATE_STRETCH = 0.3
+LATE_SPAN = 1.5
+
+#: Too noisy to read: the valley's whole fall is less than this many times the step-to-step
+#: noise (robust standard deviation of the log-loss around its centred median).
+NOISY_RATIO = 4.0
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding about a sweep: a short ``code`` and a ``message`` that says what to do."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+#: The codes :func:`diagnose_sweep` can return.
+DIAGNOSTIC_CODES = ("too_few_points", "ended_before_instability", "started_too_late", "too_noisy")
+
+
+def diagnose_sweep(lrs, losses) -> list[Diagnostic]:
+    """Check that a sweep is complete and readable; an empty list means nothing to warn about.
+
+    - ``too_few_points``: fewer than 20 readable losses (finite, before the first NaN/inf);
+    - ``ended_before_instability``: the loss still fell at the last rate, with no rise and no NaN:
+      the good band may lie at the end of the range or past it (extend ``end_lr``);
+    - ``started_too_late``: the loss already fell fast at the first rate and bottomed out within
+      1.5 decades: the sweep began inside the valley (lower ``start_lr``);
+    - ``too_noisy``: the batch-to-batch noise is over a quarter of the valley's whole fall (sweep
+      more steps, a larger batch, or ``per="epoch"``).
+
+    Validates like :func:`suggest_lr` (bad rates or types raise), but too few finite losses is a
+    diagnostic here, not an error. ``course lr-find``, ``RangeTestResult.summary()`` and
+    ``.plot()`` show these same checks.
+    """
+    lrs = as_1d_float_array("lrs", lrs)
+    losses = as_1d_float_array("losses", losses)
+    check_same_length("lrs", lrs, "losses", losses)
+    check_sweep_rates(lrs)
+    finite = np.isfinite(losses)
+    readable = len(losses) if finite.all() else int(np.argmin(finite))
+    if finite.sum() < MIN_POINTS or readable < FEW_POINTS:
+        where = "" if finite.all() else f"; a NaN/inf loss at lr {lrs[readable]:.3g} ended the curve"
+        return [
+            Diagnostic(
+                "too_few_points",
+                f"only {readable} of {len(losses)} losses are readable{where}. At least {FEW_POINTS} "
+                "are needed to read a sweep: sweep more rates (num_rates), or lower end_lr if it diverged early.",
+            )
+        ]
+    reading = _read(lrs, losses)
+    found = []
+    if reading.unfinished:
+        last = float(reading.lrs[-1])
+        found.append(
+            Diagnostic(
+                "ended_before_instability",
+                f"the loss was still falling at the last rate ({last:.3g}): the sweep ended before the "
+                "loss turned up, so the good rates may lie at the end of the range or past it. "
+                f"Extend end_lr (e.g. to {10 * last:.3g}) and sweep again; until then the suggestion "
+                "is a rate near the end.",
+            )
+        )
+    values = np.log(reading.losses) if np.all(reading.losses > 0) else reading.losses
+    first = max(
+        int(np.searchsorted(reading.log_lrs, reading.log_lrs[0] + LATE_STRETCH, side="right")), MIN_POINTS
+    )
+    first = min(first, len(values) - 1)
+    span = reading.log_lrs[reading.bottom] - reading.log_lrs[0]
+    if reading.smoothed[0] - reading.smoothed[first] > math.log1p(RISE) and span < LATE_SPAN:
+        found.append(
+            Diagnostic(
+                "started_too_late",
+                f"the loss was already falling fast at the first rate ({reading.lrs[0]:.3g}) and "
+                f"bottomed out {span:.1f} decades later: the sweep started inside the valley, so where "
+                f"the fall begins was never seen. Lower start_lr (e.g. to {reading.lrs[0] / 100:.3g}).",
+            )
+        )
+    part = slice(0, reading.edge + 1)
+    residuals = (values - reading.smoothed)[part]
+    noise = 1.4826 * float(np.median(np.abs(residuals - np.median(residuals))))
+    depth = float(reading.smoothed[0] - reading.smoothed[reading.bottom])
+    if noise > 0 and depth < NOISY_RATIO * noise:
+        found.append(
+            Diagnostic(
+                "too_noisy",
+                "the loss jumps so much from one step to the next (noise over a quarter of the whole "
+                "fall) that the curve is too noisy to read reliably: sweep more rates (num_rates), "
+                'use a larger batch, or sweep per="epoch".',
+            )
+        )
+    return found
 
 
 def usable_range(lrs, losses) -> tuple[float, float]:

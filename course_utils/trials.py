@@ -13,16 +13,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from course_utils import _trial_axis
-from course_utils._validate import as_1d_float_array, check_choice, check_int
+from course_utils._training_inputs import check_compiled_model, check_dataset
+from course_utils._validate import as_1d_float_array, check_choice, check_int, check_positive_rates, renamed
+from course_utils.defaults import TRIAL_METHODS
 from course_utils.models import fresh_copy
-
-#: How the trials may be trained: ``auto`` tries the trial axis and falls back to separate copies.
-TRIAL_PATHS = ("auto", "vectorized", "fallback")
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,7 +31,7 @@ class TrialsOutcome:
     ``history.history["loss"][-1]`` gives for a fresh copy trained at ``lrs[i]``), NaN or inf if
     the trial diverged. ``final_weights[i]`` is trial ``i``'s weights in ``model.get_weights()``
     order (for a diverged trial on the vectorised path: its last finite weights).
-    ``path`` is ``"vectorized"`` or ``"fallback"``; ``reason`` explains the choice.
+    ``method`` is how they were trained, ``"vectorized"`` or ``"fallback"``; ``reason`` explains it.
     """
 
     lrs: np.ndarray
@@ -41,7 +39,7 @@ class TrialsOutcome:
     epoch_losses: np.ndarray = field(repr=False)  # shape (epochs_per_trial, trials)
     diverged: np.ndarray = field(repr=False)
     final_weights: list = field(repr=False)
-    path: str
+    method: str
     reason: str
     elapsed: float
 
@@ -51,7 +49,14 @@ class TrialsOutcome:
 
 
 def run_independent_trials(
-    model, dataset, lrs, *, epochs_per_trial: int = 1, seed: int | None = None, path: str = "auto"
+    model,
+    dataset,
+    lrs,
+    *,
+    epochs_per_trial: int = 1,
+    seed: int | None = None,
+    method: str = "auto",
+    path: str | None = None,
 ) -> TrialsOutcome:
     """Train one trial per rate in ``lrs``, each from ``model``'s current weights, and return their losses.
 
@@ -60,95 +65,46 @@ def run_independent_trials(
     ``dataset`` is a ``tf.data.Dataset`` of ``(features, labels)`` batches; every trial sees the
     same batches in the same order (one pass of ``dataset`` per epoch). ``model`` and its
     optimizer are left unchanged. ``seed`` seeds Keras before each copy is built on the fallback
-    path (the vectorised path draws no random numbers). ``path`` forces ``"vectorized"`` (an
+    path (the vectorised path draws no random numbers). ``method`` forces ``"vectorized"`` (an
     error if the model cannot be expressed) or ``"fallback"``; ``"auto"`` picks the fast one.
+    ``path`` is its old name, still accepted.
     """
-    _check_model(model)
-    _check_dataset(dataset, model)
-    rates = _check_rates(lrs)
+    method, name = renamed("method", method, "path", path, default="auto")
+    method = check_choice(name, method, TRIAL_METHODS)
+    check_compiled_model(model, needs_weights=True)
+    check_dataset(dataset, model)
+    rates = check_positive_rates(as_1d_float_array("lrs", lrs))
     epochs = check_int("epochs_per_trial", epochs_per_trial, minimum=1)
     if seed is not None:
         seed = check_int("seed", seed, minimum=0)
-    path = check_choice("path", path, TRIAL_PATHS)
 
     started = time.perf_counter()
-    if path == "fallback":
-        reason = "path='fallback' was asked for: one fresh copy trained per rate"
+    trained, used = None, "fallback"
+    if method == "fallback":
+        reason = "method='fallback' was asked for: one fresh copy trained per rate"
     else:
         try:
-            epoch_losses, alive, weights = _train_on_trial_axis(model, dataset, rates, epochs)
+            trained, used = _train_on_trial_axis(model, dataset, rates, epochs), "vectorized"
+            reason = f"all {len(rates)} trials trained at once on a trial axis"
         except _trial_axis.Unsupported as error:
-            if path == "vectorized":
-                raise ValueError(f"path='vectorized' cannot train this model: {error}.") from None
+            if method == "vectorized":
+                raise ValueError(f"method='vectorized' cannot train this model: {error}.") from None
             reason = f"{error}, so one fresh copy was trained per rate (slower, same answer)"
-        else:
-            stacked = [weight.numpy() for weight in weights]
-            return TrialsOutcome(
-                lrs=rates,
-                losses=epoch_losses[-1].copy(),
-                epoch_losses=epoch_losses,
-                diverged=~alive,
-                final_weights=[[weight[trial] for weight in stacked] for trial in range(len(rates))],
-                path="vectorized",
-                reason=f"all {len(rates)} trials trained at once on a trial axis",
-                elapsed=time.perf_counter() - started,
-            )
-    epoch_losses, diverged, final_weights = _train_copies(model, dataset, rates, epochs, seed)
+    epoch_losses, diverged, final_weights = trained or _train_copies(model, dataset, rates, epochs, seed)
     return TrialsOutcome(
         lrs=rates,
         losses=epoch_losses[-1].copy(),
         epoch_losses=epoch_losses,
         diverged=diverged,
         final_weights=final_weights,
-        path="fallback",
+        method=used,
         reason=reason,
         elapsed=time.perf_counter() - started,
     )
 
 
-def _check_model(model) -> None:
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a compiled keras.Model; got {type(model).__name__}.")
-    if getattr(model, "optimizer", None) is None or getattr(model, "loss", None) is None:
-        raise ValueError(
-            f"model must be compiled with an optimizer and a loss (model.compile(...)); "
-            f"got model {model.name!r} without them."
-        )
-    if not model.weights:
-        raise ValueError(
-            f"model {model.name!r} has no weights yet: give it a keras.Input or call it once so the trials "
-            "have initial weights to start from."
-        )
-
-
-def _check_dataset(dataset, model) -> None:
-    if not isinstance(dataset, tf.data.Dataset):
-        raise TypeError(
-            f"dataset must be a tf.data.Dataset of (features, labels) batches; got {type(dataset).__name__}."
-        )
-    spec = dataset.element_spec
-    inputs = getattr(model, "inputs", None) or []
-    if isinstance(spec, tuple) and isinstance(spec[0], tf.TensorSpec) and len(inputs) == 1:
-        expected = tf.TensorShape(inputs[0].shape)
-        if not spec[0].shape.is_compatible_with(expected):
-            raise ValueError(
-                f"dataset's features have shape {tuple(spec[0].shape)} but model {model.name!r} expects "
-                f"{tuple(expected)}; check the window size."
-            )
-
-
-def _check_rates(lrs) -> np.ndarray:
-    rates = as_1d_float_array("lrs", lrs)
-    bad = rates[~(np.isfinite(rates) & (rates > 0))]
-    if bad.size:
-        raise ValueError(
-            f"lrs must all be positive, finite learning rates; got {bad[:5].tolist()} among them."
-        )
-    return rates
-
-
 def _train_on_trial_axis(model, dataset, rates, epochs):
-    """Train every trial on the trial axis; returns (epoch_losses, alive, stacked weights)."""
+    """Train every trial on the trial axis; returns (epoch_losses, diverged, final_weights), as :func:`_train_copies`."""
     plan = _trial_axis.make_plan(model, dataset)
     epoch = _trial_axis.compiled_epoch(plan)
     trials = len(rates)
@@ -168,13 +124,12 @@ def _train_on_trial_axis(model, dataset, rates, epochs):
         except _trial_axis.Unsupported:
             _trial_axis.forget(plan)  # found out while tracing: do not keep the failed trace
             raise
-        if float(count) == 0:
-            raise ValueError("dataset yielded no batches: the trials need at least one batch per epoch.")
         mean = (total / count).numpy()  # float32, as Keras' loss tracker divides
         now_alive = alive.numpy()
         # A trial that died this epoch reports the non-finite loss it met (or NaN); earlier: NaN.
         epoch_losses[index] = np.where(now_alive, mean, np.where(was_alive, bad.numpy(), np.nan))
-    return epoch_losses, alive.numpy(), weights
+    stacked = [weight.numpy() for weight in weights]
+    return epoch_losses, ~alive.numpy(), [[weight[trial] for weight in stacked] for trial in range(trials)]
 
 
 def _train_copies(model, dataset, rates, epochs, seed):
@@ -182,8 +137,6 @@ def _train_copies(model, dataset, rates, epochs, seed):
     initial = model.get_weights()
     # One materialised pass per epoch, replayed for every trial, so all see the same batches.
     passes = [list(dataset) for _ in range(epochs)]
-    if not passes[0]:
-        raise ValueError("dataset yielded no batches: the trials need at least one batch per epoch.")
     spec = dataset.element_spec
     epoch_losses = np.empty((epochs, len(rates)))
     final_weights, diverged = [], np.zeros(len(rates), bool)

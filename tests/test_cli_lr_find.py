@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 from course_tools.cli import main  # noqa: E402
 from course_utils.suggest import SUGGESTION_METHODS  # noqa: E402
 
+from support.imports import heavy_modules_loaded_by  # noqa: E402
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -25,7 +27,7 @@ def suggested_rates(output: str) -> dict[str, float]:
 def test_per_batch_prints_every_suggestion_and_writes_the_plot(tmp_path, capsys):
     output = tmp_path / "sweep.png"
     code = main(
-        ["lr-find", "--steps", "60", "--start-lr", "1e-8", "--end-lr", "1e-5", "--output", str(output)]
+        ["lr-find", "--num-rates", "60", "--start-lr", "1e-8", "--end-lr", "1e-5", "--output", str(output)]
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -48,7 +50,7 @@ def test_per_epoch_on_sunspots_with_the_recurrent_model(tmp_path, capsys):
             "rnn",
             "--per",
             "epoch",
-            "--steps",
+            "--steps",  # the old name of --num-rates
             "6",
             "--start-lr",
             "1e-9",
@@ -67,10 +69,9 @@ def test_per_epoch_on_sunspots_with_the_recurrent_model(tmp_path, capsys):
 
 
 def test_independent_trials_option(tmp_path, capsys):
-    pytest.importorskip("course_utils.trials")
     output = tmp_path / "independent.png"
     code = main(
-        ["lr-find", "--trials", "independent", "--steps", "8", "--no-progress", "--output", str(output)]
+        ["lr-find", "--trials", "independent", "--num-rates", "8", "--no-progress", "--output", str(output)]
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -83,7 +84,7 @@ def test_independent_trials_option(tmp_path, capsys):
     [
         (["--start-lr", "-1"], ["start_lr", "-1"]),
         (["--start-lr", "1e-3", "--end-lr", "1e-5"], ["start_lr", "end_lr"]),
-        (["--steps", "1"], ["num_steps", "1"]),
+        (["--num-rates", "1"], ["num_rates", "1"]),
         (["--output", "plot.jpg"], ["--output", "plot.jpg"]),
         (["--output", "/no/such/folder/plot.png"], ["--output", "/no/such/folder"]),
         (["--seed", "-3"], ["--seed", "-3"]),
@@ -104,18 +105,6 @@ def test_unknown_choices_are_rejected_by_the_parser(capsys):
     assert "transformer" in capsys.readouterr().err
 
 
-def test_the_student_course_command_has_lr_find_only(capsys):
-    """The library's own ``course`` (the student install's command) offers lr-find and nothing else."""
-    from course_utils.cli import build_parser as student_parser
-
-    parser = student_parser()
-    assert callable(parser.parse_args(["lr-find"]).func)
-    with pytest.raises(SystemExit) as caught:
-        parser.parse_args(["release"])
-    assert caught.value.code == 2
-    assert "invalid choice: 'release'" in capsys.readouterr().err
-
-
 def test_the_full_course_command_takes_lr_find_from_the_library():
     from course_tools.cli import build_parser
 
@@ -123,3 +112,12 @@ def test_the_full_course_command_takes_lr_find_from_the_library():
     assert parser.parse_args(["lr-find"]).func.__module__ == "course_utils.cli.lr_find"
     for command in (["release"], ["grade"], ["export"], ["feedback"], ["link", "Summary"]):
         assert parser.parse_args(command).func.__module__.startswith("course_tools.cli.")
+
+
+def test_course_help_loads_no_tensorflow():
+    """The options come from course_utils.defaults, which imports nothing: `course --help` stays fast."""
+    code = (
+        "from course_tools.cli import build_parser\n"
+        "build_parser().parse_args(['lr-find', '--per', 'epoch', '--trials', 'independent'])"
+    )
+    assert heavy_modules_loaded_by(code, ("tensorflow", "keras", "jupyter_client", "nbgrader")) == []

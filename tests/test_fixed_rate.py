@@ -5,22 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from course_utils import (
-    build_dense_model,
-    compile_model,
-    synthetic_series,
-    train_valid_split,
-    windowed_dataset,
-)
+from course_utils import build_dense_model, compile_model, windowed_dataset
 from course_utils.fixed_rate import fixed_rate_trainer
 
 EPOCHS = 3
-
-
-@pytest.fixture(scope="module")
-def small_split():
-    time, series = synthetic_series()
-    return train_valid_split(time[:260], series[:260], split_time=200)
 
 
 @pytest.fixture(scope="module")

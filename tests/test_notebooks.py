@@ -196,7 +196,7 @@ def test_regenerating_the_release_reproduces_notebooks_exactly(regenerated):
     }
     assert sorted(fresh) == sorted(committed), "the release holds other files than nbgrader generates"
     stale = [str(name) for name in fresh if fresh[name] != committed[name]]
-    assert not stale, f"out of date (run: python -m course_tools.notebook_format release): {stale}"
+    assert not stale, f"out of date (run: course release): {stale}"
 
 
 @pytest.mark.parametrize("name", SOURCE_NOTEBOOKS)

@@ -15,6 +15,8 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from course_utils import plots  # noqa: E402
 
+from support.sweeps import lesson_like_sweep  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def _close_figures():
@@ -25,16 +27,6 @@ def _close_figures():
 def new_axes():
     """Axes on a figure pyplot does not track, so property tests leave nothing open."""
     return Figure().add_subplot()
-
-
-def lesson_like_sweep(num=100, diverge_at=90, seed=0):
-    """A sweep shaped like the lesson's: flat, falling, a valley, then a rise into NaN."""
-    lrs = 1e-8 * 10 ** (np.arange(num) / 20)
-    log_lrs = np.log10(lrs)
-    rng = np.random.default_rng(seed)
-    losses = 60 / (1 + np.exp((log_lrs + 6) * 3)) + 8 + np.exp((log_lrs + 4.2) * 6) + rng.normal(0, 0.5, num)
-    losses[diverge_at:] = np.nan
-    return lrs, losses
 
 
 def labelled(ax, prefix):

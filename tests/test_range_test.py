@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import weakref
-
 import keras
 import matplotlib
 import numpy as np
@@ -14,48 +11,12 @@ import tensorflow as tf
 matplotlib.use("Agg")
 
 from course_utils import range_test  # noqa: E402
-from course_utils.range_test import RangeTestResult, lr_range_test  # noqa: E402
-from course_utils.schedules import ExponentialSweep, geometric_rates, sweep_rates  # noqa: E402
+from course_utils.range_test import lr_range_test  # noqa: E402
+from course_utils.schedules import ExponentialSweep, geometric_rates, sweep_rates, sweep_schedule  # noqa: E402
 from course_utils.suggest import smooth_losses, suggest_lr, usable_range  # noqa: E402
 
-WINDOW = 5
-
-
-def small_data(num_examples=64, batch_size=16, seed=0):
-    """A small regression set, unshuffled so that any replay sees the same batches in order."""
-    rng = np.random.default_rng(seed)
-    features = rng.normal(size=(num_examples, WINDOW)).astype("float32")
-    labels = (features @ np.linspace(1.0, 2.0, WINDOW) + 3.0).astype("float32")
-    return tf.data.Dataset.from_tensor_slices((features, labels)).batch(batch_size)
-
-
-def small_model(optimizer=None, *, l2=0.0, seed=1):
-    """Dense 8-1 on windows of 5 values; ``l2`` adds a regulariser that the loss must include."""
-    keras.utils.set_random_seed(seed)
-    regularizer = keras.regularizers.L2(l2) if l2 else None
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(WINDOW,)),
-            keras.layers.Dense(8, activation="relu", kernel_regularizer=regularizer),
-            keras.layers.Dense(1),
-        ]
-    )
-    model.compile(optimizer=optimizer or keras.optimizers.SGD(0.01, momentum=0.9), loss="mse")
-    return model
-
-
-def state_of(model):
-    """Copies of every weight and optimizer variable, in a fixed order."""
-    return [v.numpy().copy() for v in model.weights], [v.numpy().copy() for v in model.optimizer.variables]
-
-
-def assert_same_state(before, after):
-    for old, new in zip(before[0], after[0], strict=True):
-        np.testing.assert_array_equal(old, new)
-    assert len(before[1]) == len(after[1])
-    for old, new in zip(before[1], after[1], strict=True):
-        np.testing.assert_array_equal(old, new)
-
+from support.keras_models import WINDOW, assert_same_state, small_data, small_model, state_of  # noqa: E402
+from support.sweeps import result_of  # noqa: E402
 
 # --- per batch: what is recorded ------------------------------------------------------------------
 
@@ -66,7 +27,7 @@ def test_per_batch_losses_are_each_batchs_own_loss():
     data = small_data()
     initial = [w.numpy() for w in model.weights]
     result = lr_range_test(
-        model, data, start_lr=1e-4, end_lr=1e-2, num_steps=11, diverge_factor=None, restore=False
+        model, data, start_lr=1e-4, end_lr=1e-2, num_rates=11, diverge_factor=None, restore=False
     )
     assert len(result.losses) == 11  # 11 steps over 4 batches: the data set is repeated
 
@@ -89,9 +50,9 @@ def test_per_batch_losses_are_each_batchs_own_loss():
         np.testing.assert_allclose(swept, replayed, rtol=1e-5, atol=1e-6)
 
 
-def test_per_batch_rates_follow_exponential_sweep_and_smoothing_matches_suggest():
+def test_per_batch_rates_follow_exponential_sweep_and_smoothing_matches_smooth_losses():
     model = small_model()
-    result = lr_range_test(model, small_data(), start_lr=1e-5, end_lr=1e-3, num_steps=20, diverge_factor=None)
+    result = lr_range_test(model, small_data(), start_lr=1e-5, end_lr=1e-3, num_rates=20, diverge_factor=None)
     np.testing.assert_array_equal(result.lrs, ExponentialSweep(1e-5, 1e-3, 20).rates())
     np.testing.assert_allclose(result.smoothed_losses, smooth_losses(result.losses, beta=0.98))
     assert result.per == "batch" and result.trials == "continuous"
@@ -101,7 +62,7 @@ def test_per_batch_rates_follow_exponential_sweep_and_smoothing_matches_suggest(
 
 def test_divergence_stops_early_at_the_first_step_past_the_factor():
     model = small_model()
-    result = lr_range_test(model, small_data(), start_lr=1e-4, end_lr=1e3, num_steps=400, smoothing=0.9)
+    result = lr_range_test(model, small_data(), start_lr=1e-4, end_lr=1e3, num_rates=400, beta=0.9)
     assert result.stopped_early
     assert len(result.losses) < 400
     smoothed = smooth_losses(result.losses, beta=0.9)
@@ -119,11 +80,11 @@ def test_divergence_stops_early_at_the_first_step_past_the_factor():
 def test_diverge_factor_none_runs_every_step_unless_the_loss_is_not_finite():
     model = small_model()
     result = lr_range_test(
-        model, small_data(), start_lr=1e-4, end_lr=1e-1, num_steps=40, diverge_factor=None, smoothing=0.5
+        model, small_data(), start_lr=1e-4, end_lr=1e-1, num_rates=40, diverge_factor=None, beta=0.5
     )
     assert len(result.losses) == 40
     stricter = lr_range_test(
-        model, small_data(), start_lr=1e-4, end_lr=1e-1, num_steps=40, diverge_factor=1.0001, smoothing=0.5
+        model, small_data(), start_lr=1e-4, end_lr=1e-1, num_rates=40, diverge_factor=1.0001, beta=0.5
     )
     assert len(stricter.losses) < 40
 
@@ -146,7 +107,7 @@ def test_restore_puts_back_weights_and_optimizer_state_bit_for_bit(make_optimize
     model.fit(small_data(), epochs=2, verbose=0)  # momentum/moments and the step count are non-zero
     before = state_of(model)
     assert int(model.optimizer.iterations) == 8
-    lr_range_test(model, small_data(), per=per, start_lr=1e-4, end_lr=1.0, num_steps=12)
+    lr_range_test(model, small_data(), per=per, start_lr=1e-4, end_lr=1.0, num_rates=12)
     assert_same_state(before, state_of(model))
 
 
@@ -154,7 +115,7 @@ def test_without_restore_the_sweep_leaves_its_traces():
     model = small_model()
     model.fit(small_data(), epochs=1, verbose=0)
     before = state_of(model)
-    lr_range_test(model, small_data(), start_lr=1e-4, end_lr=1e-2, num_steps=6, restore=False)
+    lr_range_test(model, small_data(), start_lr=1e-4, end_lr=1e-2, num_rates=6, restore=False)
     after = state_of(model)
     assert not all(np.array_equal(a, b) for a, b in zip(before[0], after[0], strict=True))
     assert int(model.optimizer.iterations) == 4 + 6
@@ -164,7 +125,7 @@ def test_restore_after_the_sweep_built_the_optimizer_trains_like_a_fresh_model()
     """An optimizer that never ran gets zero slots back: training afterwards matches a twin."""
     swept, twin = small_model(seed=3), small_model(seed=3)
     assert not swept.optimizer.built
-    lr_range_test(swept, small_data(), start_lr=1e-4, end_lr=1.0, num_steps=15)
+    lr_range_test(swept, small_data(), start_lr=1e-4, end_lr=1.0, num_rates=15)
     assert swept.optimizer.built
     assert int(swept.optimizer.iterations) == 0
     np.testing.assert_allclose(float(swept.optimizer.learning_rate), 0.01)
@@ -176,46 +137,15 @@ def test_restore_after_the_sweep_built_the_optimizer_trains_like_a_fresh_model()
         np.testing.assert_array_equal(a, b)
 
 
-def test_optimizer_with_a_schedule_keeps_its_schedule():
-    schedule = keras.optimizers.schedules.ExponentialDecay(0.01, decay_steps=10, decay_rate=0.5)
-    model = small_model(keras.optimizers.SGD(schedule, momentum=0.9))
-    result = lr_range_test(model, small_data(), start_lr=1e-4, end_lr=1e-2, num_steps=8, diverge_factor=None)
-    assert len(result.losses) == 8
-    assert model.optimizer._learning_rate is schedule
-    model.fit(small_data(), epochs=1, verbose=0)  # still trains with its schedule
-
-
-# --- per batch: one trace per model ---------------------------------------------------------------
-
-
-def test_second_call_reuses_the_traced_sweep_and_recompile_retraces():
-    model = small_model()
-    lr_range_test(model, small_data(), start_lr=1e-4, end_lr=1e-2, num_steps=9)
-    function = range_test._SWEEP_GRAPHS[model].function
-    assert function.experimental_get_tracing_count() == 1
-    lr_range_test(model, small_data(), start_lr=1e-5, end_lr=1e-1, num_steps=31, progress=True)
-    assert range_test._SWEEP_GRAPHS[model].function is function
-    assert function.experimental_get_tracing_count() == 1
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae")
-    lr_range_test(model, small_data(), start_lr=1e-4, end_lr=1e-2, num_steps=9)
-    assert range_test._SWEEP_GRAPHS[model].function is not function
-
-
-def test_the_cache_does_not_keep_models_alive():
-    model = small_model()
-    lr_range_test(model, small_data(), start_lr=1e-4, end_lr=1e-2, num_steps=5)
-    reference = weakref.ref(model)
-    del model
-    gc.collect()
-    assert reference() is None
+# --- per batch: progress and other models ---------------------------------------------------------
 
 
 def test_progress_bar_in_chunks_records_the_same_sweep(capsys):
     """The progress bar splits the graph loop into chunks; the recorded curve must not change."""
     model = small_model()
-    plain = lr_range_test(model, small_data(), start_lr=1e-4, end_lr=1e-1, num_steps=50, diverge_factor=None)
+    plain = lr_range_test(model, small_data(), start_lr=1e-4, end_lr=1e-1, num_rates=50, diverge_factor=None)
     shown = lr_range_test(
-        model, small_data(), start_lr=1e-4, end_lr=1e-1, num_steps=50, diverge_factor=None, progress=True
+        model, small_data(), start_lr=1e-4, end_lr=1e-1, num_rates=50, diverge_factor=None, progress=True
     )
     np.testing.assert_allclose(shown.losses, plain.losses, rtol=1e-6)
     assert "50/50" in capsys.readouterr().err
@@ -234,7 +164,7 @@ def test_recurrent_model_per_batch():
     model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="mse")
     model.fit(small_data(), epochs=1, verbose=0)
     before = state_of(model)
-    result = lr_range_test(model, small_data(), start_lr=1e-4, end_lr=1e-1, num_steps=10)
+    result = lr_range_test(model, small_data(), start_lr=1e-4, end_lr=1e-1, num_rates=10)
     assert np.all(np.isfinite(result.losses))
     assert_same_state(before, state_of(model))
 
@@ -251,8 +181,6 @@ def test_per_epoch_defaults_are_the_lessons_sweep():
     np.testing.assert_array_equal(result.lrs, sweep_rates())
     assert len(result.losses) == 100 and result.per == "epoch"
 
-    from course_utils.schedules import sweep_schedule
-
     lesson = small_model(seed=5)
     lesson.set_weights(initial)
     history = lesson.fit(
@@ -263,10 +191,10 @@ def test_per_epoch_defaults_are_the_lessons_sweep():
 
 def test_per_epoch_with_a_range_is_geometric():
     model = small_model()
-    result = lr_range_test(model, small_data(), per="epoch", start_lr=1e-4, end_lr=1e-1, num_steps=4)
+    result = lr_range_test(model, small_data(), per="epoch", start_lr=1e-4, end_lr=1e-1, num_rates=4)
     np.testing.assert_allclose(result.lrs, geometric_rates(1e-4, 1e-1, 4))
     assert len(result.losses) == 4
-    only_steps = lr_range_test(model, small_data(), per="epoch", num_steps=3)
+    only_steps = lr_range_test(model, small_data(), per="epoch", num_rates=3)
     np.testing.assert_allclose(only_steps.lrs, geometric_rates(1e-8, range_test.LESSON_END_LR, 3))
 
 
@@ -277,16 +205,7 @@ def make_result():
     lrs = np.geomspace(1e-6, 1e-1, 60)
     x = np.log10(lrs)
     losses = 10 - 4 * np.tanh(x + 3.5) + np.where(x > -2, (x + 2) * 30, 0)
-    return RangeTestResult(
-        lrs=lrs,
-        losses=losses,
-        smoothed_losses=smooth_losses(losses),
-        per="batch",
-        trials="continuous",
-        elapsed=0.25,
-        num_steps=80,
-        stop_reason="diverged",
-    )
+    return result_of(lrs, losses, per="batch", elapsed=0.25, num_rates=80, stop_reason="diverged")
 
 
 def test_result_delegates_to_suggest_and_plots():
@@ -305,15 +224,34 @@ def test_result_delegates_to_suggest_and_plots():
     assert "valley" in result.summary() and result.stopped_early
 
 
+def test_without_warmup_reads_the_curve_from_one_decade_up():
+    """The lesson's sweep without 1e-8..1e-7: a new result, the original untouched."""
+    lrs = sweep_rates()
+    x = np.log10(lrs)
+    losses = 40 + 60 / (1 + np.exp(3 * (x + 5.5))) + 5000 * 10 ** (-3 * (x + 8))
+    result = result_of(lrs, losses, per="epoch", elapsed=1.0, beta=0.98)
+    trimmed = result.without_warmup()
+    assert trimmed is not result and len(result.lrs) == 100
+    np.testing.assert_allclose(trimmed.lrs, lrs[20:])
+    np.testing.assert_array_equal(trimmed.losses, losses[20:])
+    np.testing.assert_allclose(trimmed.smoothed_losses, smooth_losses(losses[20:]))  # smoothed afresh
+    assert trimmed.per == "epoch" and trimmed.elapsed == 1.0
+    assert trimmed.usable_range() == usable_range(lrs[20:], losses[20:])
+    assert trimmed.usable_range()[0] >= 1e-7 > result.usable_range()[0]  # the warm-up no longer counts
+    np.testing.assert_allclose(result.without_warmup(2).lrs, lrs[40:])
+    assert len(result.without_warmup(0).lrs) == 100
+    with pytest.raises(ValueError, match="at least 2"):
+        result.without_warmup(5)
+
+
 # --- independent trials ---------------------------------------------------------------------------
 
 
 def test_independent_trials_share_the_result_type():
-    pytest.importorskip("course_utils.trials")
     model = small_model()
     before = state_of(model)
     result = lr_range_test(
-        model, small_data(), trials="independent", start_lr=1e-4, end_lr=1e-1, num_steps=4, epochs_per_trial=2
+        model, small_data(), trials="independent", start_lr=1e-4, end_lr=1e-1, num_rates=4, epochs_per_trial=2
     )
     np.testing.assert_allclose(result.lrs, geometric_rates(1e-4, 1e-1, 4))
     assert result.trials == "independent" and len(result.losses) == 4
@@ -339,12 +277,14 @@ def test_independent_trials_share_the_result_type():
         ({"start_lr": 1e-2, "end_lr": 1e-2}, ValueError, ["start_lr", "end_lr"]),
         ({"start_lr": 1e-1}, ValueError, ["start_lr", "end_lr", "0.1"]),  # above the default end
         ({"per": "epoch", "start_lr": 1e-2}, ValueError, ["start_lr", "end_lr"]),
-        ({"num_steps": 1}, ValueError, ["num_steps", "1"]),
-        ({"num_steps": 10.0}, TypeError, ["num_steps", "10.0"]),
+        ({"num_rates": 1}, ValueError, ["num_rates", "1"]),
+        ({"num_rates": 10.0}, TypeError, ["num_rates", "10.0"]),
+        ({"num_steps": 1}, ValueError, ["num_steps", "1"]),  # its old name, still accepted
+        ({"num_rates": 5, "num_steps": 5}, TypeError, ["num_rates", "num_steps"]),
         ({"epochs_per_trial": 0}, ValueError, ["epochs_per_trial", "0"]),
         ({"epochs_per_trial": 3}, ValueError, ["epochs_per_trial", "3", "independent"]),
-        ({"smoothing": 1.0}, ValueError, ["smoothing", "1.0"]),
-        ({"smoothing": -0.1}, ValueError, ["smoothing", "-0.1"]),
+        ({"beta": 1.0}, ValueError, ["beta", "1.0"]),
+        ({"beta": -0.1}, ValueError, ["beta", "-0.1"]),
         ({"diverge_factor": 1.0}, ValueError, ["diverge_factor", "1.0"]),
         ({"diverge_factor": "4"}, TypeError, ["diverge_factor", "4"]),
         ({"restore": "yes"}, TypeError, ["restore", "yes"]),
@@ -373,6 +313,10 @@ def test_bad_models_and_data_are_named():
         lr_range_test(small_model(), features_only)
     with pytest.raises(ValueError, match="no batches"):
         lr_range_test(small_model(), small_data().take(0))
+    with pytest.raises(ValueError, match="no batches"):  # a length TensorFlow cannot tell beforehand
+        lr_range_test(small_model(), small_data().filter(lambda x, y: False))
+    with pytest.raises(ValueError, match=r"features have shape \(None, 7\).*window size"):
+        lr_range_test(small_model(), small_data().map(lambda x, y: (tf.concat([x, x[:, :2]], 1), y)))
 
 
 def test_other_backends_are_refused(monkeypatch):

@@ -1,5 +1,7 @@
 """Schedules: the lesson's sweep exactly, the per-step sweep, and decay shapes."""
 
+import math
+
 import keras
 import numpy as np
 import pytest
@@ -58,6 +60,16 @@ def test_exponential_sweep_spans_the_range_geometrically():
     assert (
         keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(schedule)).num_steps == 5
     )
+
+
+def test_exponential_sweep_has_one_formula_for_keras_and_the_range_test():
+    """The schedule Keras calls and the range test's graph both evaluate ExponentialSweep.formula."""
+    schedule = ExponentialSweep(1e-8, 1e-2, 1200)
+    assert schedule.log_ratio == pytest.approx(math.log(1e6) / 1199)
+    steps = np.arange(1200, dtype="float64")
+    exact = schedule.formula(steps, schedule.start_lr, schedule.log_ratio)
+    np.testing.assert_allclose(exact, schedule.rates(), rtol=1e-12)
+    np.testing.assert_allclose(schedule_values(schedule, 1200), schedule.rates(), rtol=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from course_utils.suggest import SUGGESTION_METHODS, smooth_losses, suggest_lr, usable_range
+from course_utils.suggest import (
+    DIAGNOSTIC_CODES,
+    SUGGESTION_METHODS,
+    Diagnostic,
+    diagnose_sweep,
+    smooth_losses,
+    suggest_lr,
+    usable_range,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -228,6 +236,141 @@ def test_unknown_method_and_options_are_named():
         suggest_lr(lrs, losses, method="minimum", divisor=0)
 
 
+def test_a_smooth_sweep_that_ended_while_the_loss_still_fell_suggests_a_rate_near_its_end():
+    """Issue 13: a per-epoch sweep whose range ends before the loss turns up. The full curve's
+    valley lies well inside its range; cut at its bottom, the good band is at the end or past
+    it, so the suggestion moves to the end instead of a decade below it."""
+    lrs, losses = textbook_curve()  # smooth, like epoch means
+    end = lrs <= 1e-5
+    short_lrs, short_losses = lrs[end], losses[end]
+    lr = suggest_lr(short_lrs, short_losses)
+    assert lr >= short_lrs[-1] / 2.5, (lr, short_lrs[-1])
+    assert [d.code for d in diagnose_sweep(short_lrs, short_losses)] == ["ended_before_instability"]
+
+
+# ----------------------------------------------------------------------------- diagnose_sweep
+
+
+def codes(lrs, losses):
+    return [diagnostic.code for diagnostic in diagnose_sweep(lrs, losses)]
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.05])
+def test_a_complete_readable_sweep_has_no_diagnostics(noise):
+    assert diagnose_sweep(*textbook_curve(noise=noise)) == []
+    assert diagnose_sweep(*textbook_curve(num=400, noise=0.3, seed=3)) == []  # per-batch-like noise
+
+
+def test_ended_before_instability_triggers_only_when_the_loss_still_falls_at_the_end():
+    lrs, losses = textbook_curve(noise=0.05)
+    assert "ended_before_instability" not in codes(lrs, losses)
+    short = lrs <= 8e-6
+    found = diagnose_sweep(lrs[short], losses[short])
+    assert [d.code for d in found] == ["ended_before_instability"]
+    assert "end_lr" in found[0].message and f"{lrs[short][-1]:.3g}" in found[0].message
+    # a sweep cut by NaN did reach instability: the NaN is the instability
+    nan_tail = losses.copy()
+    nan_tail[lrs > 1e-4] = np.nan
+    assert "ended_before_instability" not in codes(lrs, nan_tail)
+
+
+def test_started_too_late_triggers_when_the_sweep_begins_inside_the_fall():
+    found = diagnose_sweep(*textbook_curve(start=1e-6, num=60, noise=0.05))
+    assert [d.code for d in found] == ["started_too_late"]
+    assert "start_lr" in found[0].message
+    assert "started_too_late" not in codes(*textbook_curve(start=1e-8, noise=0.05))
+    # a long warm-up fall followed by a long valley (the lesson's per-epoch sweep) is not "too late"
+    lrs, losses = textbook_curve(noise=0.02)
+    warm = np.log10(lrs) < -7
+    losses[warm] *= 1 + 50 * (10 ** (-7 - np.log10(lrs[warm])) - 1) / 9
+    assert "started_too_late" not in codes(lrs, losses)
+
+
+def test_too_few_points_triggers_on_a_short_or_early_diverged_sweep_and_never_raises():
+    lrs, losses = textbook_curve(num=10)
+    found = diagnose_sweep(lrs, losses)
+    assert [d.code for d in found] == ["too_few_points"]
+    assert "10 of 10" in found[0].message
+    lrs, losses = textbook_curve(nan_tail=90)
+    found = diagnose_sweep(lrs, losses)
+    assert [d.code for d in found] == ["too_few_points"] and "NaN" in found[0].message
+    lrs, losses = textbook_curve(num=10, nan_tail=8)  # too few even for suggest_lr: no exception here
+    assert codes(lrs, losses) == ["too_few_points"]
+    assert "too_few_points" not in codes(*textbook_curve(num=40))
+
+
+def test_too_noisy_triggers_when_the_noise_rivals_the_fall():
+    found = diagnose_sweep(*textbook_curve(num=400, noise=1.5, seed=1))
+    assert "too_noisy" in [d.code for d in found]
+    message = next(d.message for d in found if d.code == "too_noisy")
+    assert "num_rates" in message and 'per="epoch"' in message
+    assert "too_noisy" not in codes(*textbook_curve(num=400, noise=0.3, seed=1))
+
+
+def test_diagnostics_validate_their_input_like_suggest_lr():
+    with pytest.raises(ValueError, match="lrs and losses"):
+        diagnose_sweep([1e-3, 1e-2], [1.0])
+    with pytest.raises(ValueError, match="lrs"):
+        diagnose_sweep([1e-3, 1e-4, 1e-2, 1e-1, 1.0], [5.0, 4.0, 3.0, 2.0, 1.0])
+
+
+def test_a_diagnostic_has_a_known_code_and_prints_it_with_its_message():
+    item = diagnose_sweep(*textbook_curve(num=10))[0]
+    assert isinstance(item, Diagnostic) and item.code in DIAGNOSTIC_CODES
+    assert str(item).startswith("too_few_points: ")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=60))
+def test_diagnostics_never_crash_or_warn_on_any_losses(values):
+    lrs = np.geomspace(1e-6, 1.0, len(values)) if len(values) > 1 else np.array([1e-3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for item in diagnose_sweep(lrs, np.array(values)):
+            assert item.code in DIAGNOSTIC_CODES and item.message
+
+
+def _result(lrs, losses):
+    from course_utils.range_test import RangeTestResult
+
+    return RangeTestResult(
+        lrs=lrs,
+        losses=losses,
+        smoothed_losses=smooth_losses(losses),
+        per="epoch",
+        trials="continuous",
+        elapsed=1.0,
+    )
+
+
+def test_range_test_result_lists_the_diagnostics_in_its_summary_and_plot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lrs, losses = textbook_curve(noise=0.02)
+    short = lrs <= 8e-6
+    result = _result(lrs[short], losses[short])
+    assert [d.code for d in result.diagnose()] == ["ended_before_instability"]
+    assert "warning   ended_before_instability: the loss was still falling" in result.summary()
+    figure, ax = plt.subplots()
+    try:
+        result.plot(ax=ax)
+        texts = [text.get_text() for text in ax.texts]
+    finally:
+        plt.close(figure)
+    assert any("ended before instability" in text for text in texts)
+    complete = _result(lrs, losses)
+    assert "warning" not in complete.summary()
+    figure, ax = plt.subplots()
+    try:
+        complete.plot(ax=ax)
+        assert not any("warning" in text.get_text() for text in ax.texts)
+    finally:
+        plt.close(figure)
+
+
 # ----------------------------------------------------------------------------- usable_range
 
 
@@ -337,6 +480,38 @@ def _load_benchmark_module(name):
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def left_out_scores():
+    """``bench_suggest.leave_one_problem_out`` on the stored set and its cut copies."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    sys.path.insert(0, str(ROOT / "benchmarks" / "suggestion_eval"))
+    try:
+        bench = importlib.import_module("bench_suggest")
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    cases = bench.evaluate.load_cases()
+    assert len({case.problem for case in cases}) >= 20
+    everything = cases + bench.ended_early(cases)
+    rates = {
+        name: bench.evaluate.suggestions(baseline, everything)
+        for name, baseline in bench.baselines.BASELINES.items()
+    }
+    return bench.leave_one_problem_out(everything, rates, verbose=False)
+
+
+@pytest.mark.parametrize("group", ["per-epoch", "per-batch", "per-epoch cut", "per-batch cut"])
+def test_left_out_the_default_beats_every_baseline(left_out_scores, group):
+    """The issue's bar, scored honestly: every constant and rule choice of the default is chosen
+    on the other problems (leave one problem out), and the default's hits on the problems it was
+    not tuned on must be strictly above each baseline's ("cut": the same curves cut where the
+    loss still fell, sweeps that ended before the instability). On per-batch curves the margin
+    over fastai's minimum/10 is one curve of 96 (75 against 74): a new problem can flip it."""
+    ours = left_out_scores[group]["ours: valley (LOPO)"][0]
+    for name, (theirs, *_) in left_out_scores[group].items():
+        if name != "ours: valley (LOPO)":
+            assert ours > theirs, f"{group}, {name}: {theirs} hits against our {ours}"
 
 
 def test_default_beats_every_baseline_on_the_stored_evaluation_set():

@@ -45,7 +45,7 @@ def reference(model, dataset, lr, epochs):
 
 def assert_matches_references(model, dataset, lrs, epochs=1):
     outcome = run_independent_trials(model, dataset, lrs, epochs_per_trial=epochs)
-    assert outcome.path == "vectorized", outcome.reason
+    assert outcome.method == "vectorized", outcome.reason
     assert outcome.losses.shape == (len(lrs),) and outcome.epoch_losses.shape == (epochs, len(lrs))
     assert not outcome.diverged.any()
     for trial, lr in enumerate(lrs):
@@ -121,7 +121,7 @@ def test_a_diverging_trial_leaves_the_others_untouched(course_data):
     model = compiled(build_dense_model, keras.optimizers.SGD(0.1, momentum=0.9))
     calm = run_independent_trials(model, course_data, [1e-6, 1e-5, 2e-6])
     wild = run_independent_trials(model, course_data, [1e-6, 1e-5, 10.0])
-    assert wild.path == calm.path == "vectorized"
+    assert wild.method == calm.method == "vectorized"
     assert list(wild.diverged) == [False, False, True] and not calm.diverged.any()
     assert not np.isfinite(wild.losses[2])
     assert all(np.isfinite(w).all() for w in wild.final_weights[2]), (
@@ -139,15 +139,15 @@ def optimizer_state(model):
     return [v.numpy().copy() for v in model.weights], [v.numpy().copy() for v in model.optimizer.variables]
 
 
-@pytest.mark.parametrize("path", ["vectorized", "fallback"])
-def test_callers_model_and_optimizer_are_unchanged(course_data, path):
+@pytest.mark.parametrize("method", ["vectorized", "fallback"])
+def test_callers_model_and_optimizer_are_unchanged(course_data, method):
     model = compiled(build_dense_model, keras.optimizers.Adam(1e-3))
     model.fit(
         course_data.take(3), epochs=1, verbose=0, shuffle=False
     )  # non-zero optimizer state and trained weights
     before = optimizer_state(model)
-    outcome = run_independent_trials(model, course_data.take(4), [1e-4, 1e-2], path=path)
-    assert outcome.path == path
+    outcome = run_independent_trials(model, course_data.take(4), [1e-4, 1e-2], method=method)
+    assert outcome.method == method
     after = optimizer_state(model)
     for old, new in zip(before[0] + before[1], after[0] + after[1], strict=True):
         np.testing.assert_array_equal(old, new)
@@ -176,7 +176,7 @@ def test_unsupported_model_falls_back_quietly_to_fresh_copies(course_data, capfd
     model = regularized_model()
     data = course_data.take(5)
     outcome = run_independent_trials(model, data, [1e-7, 1e-6])
-    assert outcome.path == "fallback"
+    assert outcome.method == "fallback"
     assert "kernel_regularizer" in outcome.reason and "fresh copy" in outcome.reason
     for trial, lr in enumerate([1e-7, 1e-6]):
         losses, weights = reference(model, data, lr, 1)
@@ -198,14 +198,22 @@ def test_what_only_shows_while_tracing_also_falls_back():
     )  # length unknown
     assert data.element_spec[0].shape.as_list() == [None, None, 1]
     outcome = run_independent_trials(model, data, [1e-3, 1e-2])
-    assert outcome.path == "fallback" and "fixed number of time steps" in outcome.reason
+    assert outcome.method == "fallback" and "fixed number of time steps" in outcome.reason
     losses, _ = reference(model, data, 1e-2, 1)
     np.testing.assert_allclose(outcome.losses[1], losses[-1], rtol=1e-6)
 
 
-def test_forcing_the_vectorized_path_on_an_unsupported_model_is_a_clear_error(course_data):
-    with pytest.raises(ValueError, match="kernel_regularizer"):
-        run_independent_trials(regularized_model(), course_data, [1e-6], path="vectorized")
+def test_forcing_the_vectorized_method_on_an_unsupported_model_is_a_clear_error(course_data):
+    with pytest.raises(ValueError, match="method='vectorized' cannot train this model.*kernel_regularizer"):
+        run_independent_trials(regularized_model(), course_data, [1e-6], method="vectorized")
+
+
+def test_path_is_the_old_name_of_method(course_data):
+    """Notebook 5 calls run_independent_trials(..., path="fallback")."""
+    outcome = run_independent_trials(regularized_model(), course_data.take(2), [1e-6], path="fallback")
+    assert outcome.method == "fallback" and "method='fallback' was asked for" in outcome.reason
+    with pytest.raises(TypeError, match="method or its old name path"):
+        run_independent_trials(regularized_model(), course_data, [1e-6], method="fallback", path="fallback")
 
 
 def test_vectorized_path_writes_nothing_to_stderr(course_data, capfd):
@@ -316,7 +324,8 @@ def tiny():
         ({"epochs_per_trial": 0}, ValueError, "epochs_per_trial"),
         ({"epochs_per_trial": 1.5}, TypeError, "epochs_per_trial"),
         ({"seed": -1}, ValueError, "seed"),
-        ({"path": "fast"}, ValueError, "path"),
+        ({"method": "fast"}, ValueError, "method"),
+        ({"path": "fast"}, ValueError, "path must be one of"),
         ({"dataset": [(np.zeros((2, 20)), np.zeros(2))]}, TypeError, "dataset"),
         ({"model": "dense"}, TypeError, "model"),
         (
@@ -345,11 +354,13 @@ def test_uncompiled_or_unbuilt_model_is_rejected(tiny):
         run_independent_trials(unbuilt, data, [1e-3])
 
 
-@pytest.mark.parametrize("path", ["vectorized", "fallback"])
-def test_empty_dataset_is_rejected(tiny, path):
+def test_empty_dataset_is_rejected_before_any_training(tiny):
     model, data = tiny
     with pytest.raises(ValueError, match="no batches"):
-        run_independent_trials(model, data.take(0), [1e-3], path=path)
+        run_independent_trials(model, data.take(0), [1e-3])
+    unknown_length = data.filter(lambda x, y: False)  # TensorFlow cannot tell it is empty
+    with pytest.raises(ValueError, match="no batches"):
+        run_independent_trials(model, unknown_length, [1e-3], method="fallback")
 
 
 def test_outcome_is_readable(tiny):

@@ -26,6 +26,8 @@ import course_utils._quiet  # noqa: E402
 from course_utils import plots, widgets  # noqa: E402
 from course_utils.suggest import smooth_losses, usable_range  # noqa: E402
 
+from support import sweeps  # noqa: E402
+
 
 def _visible_in_a_notebook(warning) -> bool:
     """Deprecations from other libraries are hidden in notebooks; everything else is shown."""
@@ -73,12 +75,7 @@ def shown_png(explorer) -> bytes:
 
 
 def lesson_like_sweep(num=100, diverge_at=90):
-    lrs = 1e-8 * 10 ** (np.arange(num) / 20)
-    log_lrs = np.log10(lrs)
-    rng = np.random.default_rng(1)
-    losses = 60 / (1 + np.exp((log_lrs + 6) * 3)) + 8 + np.exp((log_lrs + 4.2) * 6) + rng.normal(0, 0.5, num)
-    losses[diverge_at:] = np.nan
-    return lrs, losses
+    return sweeps.lesson_like_sweep(num, diverge_at, seed=1)
 
 
 def the_marker(explorer):
@@ -239,14 +236,6 @@ def test_decay_explorer_rejects_bad_input_naming_it():
 # ---------------------------------------------------------------- fixed_rate_explorer (trains)
 
 EPOCHS = 3
-
-
-@pytest.fixture(scope="module")
-def small_split():
-    from course_utils import synthetic_series, train_valid_split
-
-    time, series = synthetic_series()
-    return train_valid_split(time[:260], series[:260], split_time=200)
 
 
 @pytest.fixture(scope="module")

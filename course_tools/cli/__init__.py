@@ -17,13 +17,15 @@ COMMAND_MODULES = (
     "course_tools.cli.release",
     "course_tools.cli.grading",
     "course_tools.cli.link",
+    "course_tools.cli.site",
     "course_tools.cli.check_exercises",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     return library_cli.build_parser(
-        COMMAND_MODULES, description="Tools for the learning-rate course: find a rate, release, grade, link."
+        COMMAND_MODULES,
+        description="Tools for the learning-rate course: find a rate, release, grade, link, publish the site.",
     )
 
 

@@ -21,7 +21,11 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--course-dir", default=".", help="the course root (where nbgrader_config.py is)")
+    parser.add_argument(
+        "--course-dir",
+        default=None,
+        help="the course root, where nbgrader_config.py is (default: this checkout)",
+    )
     parser.add_argument("--assignment", default=None, help="assignment id (default: the configured one)")
     parser.add_argument(
         "--notebook", action="append", default=None, help="only notebooks whose name starts so (repeatable)"

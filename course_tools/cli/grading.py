@@ -12,8 +12,8 @@ import argparse
 import json
 import sys
 
-#: The same as course_tools.grading.sandbox.SANDBOX_MODES (not imported: it would load jupyter_client).
-SANDBOX_MODES = ("require", "best-effort", "off")
+from course_tools.grading.limits import SANDBOX_MODES, Limits
+
 _UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
@@ -35,6 +35,16 @@ def parse_memory(text: str) -> int | None:
     return int(amount * unit)
 
 
+def format_memory(amount: int | None) -> str:
+    """Bytes -> the largest whole unit ``parse_memory`` reads back (``4 * 2**30`` -> ``"4G"``)."""
+    if amount is None:
+        return "none"
+    for letter, unit in sorted(_UNITS.items(), key=lambda item: -item[1]):
+        if amount % unit == 0:
+            return f"{amount // unit}{letter.upper()}"
+    return str(amount)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -45,8 +55,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _course_dir(parser) -> None:
+    parser.add_argument(
+        "--course-dir",
+        default=None,
+        help="the course root, where nbgrader_config.py is (default: this checkout)",
+    )
+
+
 def _common(parser) -> None:
-    parser.add_argument("--course-dir", default=".", help="the course root (where nbgrader_config.py is)")
+    _course_dir(parser)
     parser.add_argument("--assignment", default=None, help="assignment id (default: the configured one)")
 
 
@@ -71,12 +89,17 @@ def register(subparsers) -> None:
     grade.add_argument(
         "--cell-timeout", type=_positive_int, default=None, help="seconds per cell (default: Execute.timeout)"
     )
-    grade.add_argument("--notebook-timeout", type=_positive_int, default=600, help="seconds per notebook")
     grade.add_argument(
-        "--memory-limit", type=parse_memory, default="4G", help="address space per kernel (or none)"
+        "--notebook-timeout", type=_positive_int, default=Limits.notebook_timeout, help="seconds per notebook"
     )
     grade.add_argument(
-        "--sandbox", choices=SANDBOX_MODES, default="require", help="how strict the sandbox is"
+        "--memory-limit",
+        type=parse_memory,
+        default=format_memory(Limits.memory_bytes),  # a string, so argparse reads it with parse_memory
+        help="address space per kernel (or none)",
+    )
+    grade.add_argument(
+        "--sandbox", choices=SANDBOX_MODES, default=Limits.sandbox, help="how strict the sandbox is"
     )
     grade.add_argument("--json", default=None, help="also write the summary as JSON to this file")
     grade.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -87,7 +110,7 @@ def register(subparsers) -> None:
         help="write the grades as CSV (nbgrader's export)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    export.add_argument("--course-dir", default=".", help="the course root (where nbgrader_config.py is)")
+    _course_dir(export)
     export.add_argument("--to", default="grades.csv", help="CSV file to write (relative to the course root)")
     export.add_argument(
         "--assignment", action="append", default=None, help="only this assignment (repeatable)"
@@ -104,11 +127,14 @@ def register(subparsers) -> None:
     feedback.set_defaults(func=run_feedback)
 
 
+# The grading modules are imported when a command runs: they load nbgrader and Jupyter, and
+# `course --help` must not.
+
+
 def run_grade(args) -> int:
     from course_tools.grading.course import Course
     from course_tools.grading.runner import grade_assignment, summary_records, summary_table
     from course_tools.grading.sandbox import SandboxUnavailable
-    from course_tools.grading.worker import Limits
 
     course = Course.load(args.course_dir)
     assignment = args.assignment or course.default_assignment()

@@ -21,7 +21,11 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--course-dir", default=".", help="the course root (where nbgrader_config.py is)")
+    parser.add_argument(
+        "--course-dir",
+        default=None,
+        help="the course root, where nbgrader_config.py is (default: this checkout)",
+    )
     parser.add_argument("--assignment", default=None, help="assignment id (default: the configured one)")
     parser.add_argument("--no-regenerate", action="store_true", help="zip the release as it is")
     parser.add_argument(
@@ -30,11 +34,15 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+# The tooling is imported when the command runs: `course --help` must stay fast.
+
+
 def regenerate(course, assignment: str) -> list:
     """Rewrite ``<release>/<assignment>/`` from ``<source>/<assignment>/`` with the course's config."""
+    from course_tools.grading.course import CONFIG_FILE
     from course_tools.notebook_format import generate_release
 
-    config_file = course.root / "nbgrader_config.py"
+    config_file = course.root / CONFIG_FILE
     return generate_release(
         course.source_dir,
         course.release_dir,

@@ -1,7 +1,9 @@
-"""The course as nbgrader sees it: its ``nbgrader_config.py``, folders and gradebook.
+"""The course as nbgrader sees it: its root, its ``nbgrader_config.py``, folders and gradebook.
 
-Every ``course`` grading command starts here, so that it reads the same configuration as the
-``nbgrader`` command run from the course root (the repository root for this course).
+Every ``course`` command that reads the course starts here, so that it reads the same
+configuration as the ``nbgrader`` command run from the course root. :func:`course_root` is the one
+answer to "where is the course?": the folder given, or else the checkout this package runs from
+(the repository root, where ``nbgrader_config.py``, ``solutions/`` and ``notebooks/`` are).
 """
 
 from __future__ import annotations
@@ -16,9 +18,19 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+# nbgrader is imported inside the functions that run it: it is slow to import, and finding the
+# course or reading its configuration (notebook_format does, on import) does not need it.
+
 CONFIG_FILE = "nbgrader_config.py"
 #: Where ``course grade`` keeps what it knows between runs (one file per submission).
 STATE_DIRECTORY = ".grading"
+
+
+def course_root(root=None) -> Path:
+    """The course root: ``root`` if given, else the checkout this package runs from (``pip install -e .``)."""
+    if root is not None:
+        return Path(root).resolve()
+    return Path(__file__).resolve().parents[2]
 
 
 def load_config(root) -> Config:
@@ -38,8 +50,9 @@ class Course:
     config: Config
 
     @classmethod
-    def load(cls, root=".") -> Course:
-        root = Path(root).resolve()
+    def load(cls, root=None) -> Course:
+        """The course at :func:`course_root` of ``root`` (by default this checkout)."""
+        root = course_root(root)
         if not root.is_dir():
             raise FileNotFoundError(f"course directory {root} does not exist")
         config = load_config(root)

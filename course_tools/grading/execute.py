@@ -29,6 +29,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
+from course_tools.grading.limits import Limits
 from course_tools.grading.sandbox import SandboxedKernelManager
 
 #: ``ename`` of the error outputs the watchdog writes (the checks recognise them).
@@ -48,8 +49,12 @@ def _output_size(msg: dict) -> int:
 class GuardedExecute(Execute):
     """nbgrader's Execute with a notebook watchdog, an output cap and kernel-loss handling."""
 
-    notebook_timeout = Integer(600, help="Wall-clock seconds for the whole notebook.").tag(config=True)
-    max_output_bytes = Integer(1_000_000, help="Output kept per cell, in characters.").tag(config=True)
+    notebook_timeout = Integer(
+        Limits.notebook_timeout, help="Wall-clock seconds for the whole notebook."
+    ).tag(config=True)
+    max_output_bytes = Integer(Limits.max_output_bytes, help="Output kept per cell, in characters.").tag(
+        config=True
+    )
     events_path = Unicode("", help="Where to append one JSON line per grading event.").tag(config=True)
 
     def __init__(self, *args, **kwargs):

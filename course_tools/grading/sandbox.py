@@ -38,9 +38,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer, List, Unicode
 
-#: ``require``: refuse to grade unless every protection works; ``best-effort``: use what works and
-#: say what does not; ``off``: no isolation at all (timeouts still apply), for debugging only.
-SANDBOX_MODES = ("require", "best-effort", "off")
+from course_tools.grading.limits import SANDBOX_MODES, Limits
 
 # What a kernel needs from /etc: user names, the dynamic linker's cache, time zone, fonts.
 _ETC_ENTRIES = (
@@ -367,7 +365,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     uses it for every notebook it runs.
     """
 
-    sandbox_mode = Unicode("require", help="One of SANDBOX_MODES.").tag(config=True)
+    sandbox_mode = Unicode(Limits.sandbox, help="One of SANDBOX_MODES.").tag(config=True)
     memory_limit = Integer(None, allow_none=True, help="RLIMIT_AS for the kernel, in bytes.").tag(config=True)
     extra_read_only = List(Unicode(), help="More folders the kernel may read.").tag(config=True)
     runtime_root = Unicode("", help="Where to put the kernel's private socket folder.").tag(config=True)

@@ -24,20 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from course_tools.grading.limits import Limits
+
 GRADED, FLAGGED, FAILED = "graded", "flagged", "failed"
 #: How long past its notebooks' time limits a job may run before the worker kills its kernels.
 WATCHDOG_GRACE = 120
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Limits for every grading kernel; see :mod:`course_tools.grading.sandbox`."""
-
-    cell_timeout: int = 120
-    notebook_timeout: int = 600
-    memory_bytes: int | None = 4 * 2**30
-    max_output_bytes: int = 1_000_000
-    sandbox: str = "require"
 
 
 @dataclass

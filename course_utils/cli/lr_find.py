@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from course_utils.defaults import PER_CHOICES, TRIALS_CHOICES
+
 DATA_CHOICES = ("synthetic", "sunspots")
 MODEL_CHOICES = ("dense", "rnn")
 #: Sunspots: 309 yearly values; the last fifth is held out, like the synthetic series' split.
@@ -28,17 +30,23 @@ def register(subparsers) -> None:
     parser.add_argument("--data", choices=DATA_CHOICES, default="synthetic", help="data set to train on")
     parser.add_argument("--model", choices=MODEL_CHOICES, default="dense", help="model to sweep")
     parser.add_argument(
-        "--per", choices=("batch", "epoch"), default="batch", help="one rate per batch or per epoch (lesson)"
+        "--per", choices=PER_CHOICES, default="batch", help="one rate per batch or per epoch (lesson)"
     )
     parser.add_argument(
         "--trials",
-        choices=("continuous", "independent"),
+        choices=TRIALS_CHOICES,
         default="continuous",
         help="one continuous run, or every rate from the same initial weights",
     )
     parser.add_argument("--start-lr", type=float, default=None, help="first rate (default: per method)")
     parser.add_argument("--end-lr", type=float, default=None, help="last rate (default: per method)")
-    parser.add_argument("--steps", type=int, default=None, help="number of rates (default: per method)")
+    parser.add_argument(
+        "--num-rates",
+        "--steps",  # its old name
+        type=int,
+        default=None,
+        help="number of rates: batches, epochs or trials (default: per method)",
+    )
     parser.add_argument(
         "--epochs-per-trial", type=int, default=1, help="epochs per rate with --trials independent"
     )
@@ -48,15 +56,17 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+# The library's modules are imported inside the functions below, when the command runs: they load
+# TensorFlow, and `course --help` must not.
+
+
 def _dataset(name: str, seed: int):
-    from course_utils.data import synthetic_series, train_valid_split, windowed_dataset
+    from course_utils.data import sunspots_series, synthetic_series, train_valid_split, windowed_dataset
 
     if name == "synthetic":
         time, series = synthetic_series()
         split = train_valid_split(time, series)
     else:
-        from course_utils.data import sunspots_series
-
         time, series = sunspots_series()
         split = train_valid_split(time, series, int(len(series) * SUNSPOTS_TRAIN_FRACTION))
     return windowed_dataset(split.train, seed=seed)
@@ -101,7 +111,7 @@ def run(args) -> int:
         trials=args.trials,
         start_lr=args.start_lr,
         end_lr=args.end_lr,
-        num_steps=args.steps,
+        num_rates=args.num_rates,
         epochs_per_trial=args.epochs_per_trial,
         progress=not args.no_progress,
     )
@@ -120,6 +130,8 @@ def run(args) -> int:
             continue
         note = "  <- suggested" if method == "valley" else ""
         print(f"{method:>9}: {suggestions[method]:.3g}{note}")
+    for item in result.diagnose():  # the same checks as summary() and the plot
+        print(f"{'warning':>9}: {item}")
     if "valley" not in suggestions:
         raise ValueError(
             "the sweep has too few finite losses to suggest a rate; try a wider or longer sweep."

@@ -28,6 +28,9 @@ from course_tools.grading.reports import read_csv
 from course_tools.grading.runner import grade_assignment
 from course_tools.grading.sandbox import probe_sandbox
 from course_tools.grading.worker import Limits
+from course_tools.notebook_format import generate_release
+
+from support.courses import REPO
 
 pytestmark = pytest.mark.xdist_group("grading")
 
@@ -357,24 +360,16 @@ def test_grading_refuses_to_run_without_the_sandbox_it_was_asked_for(tmp_path, m
     assert not (root / ".grading" / "toy" / "good.json").exists()
 
 
-def _real_source_notebook() -> Path | None:
-    folder = Path(__file__).resolve().parents[1] / "solutions" / "learning-rate"
-    candidates = sorted(folder.glob("01_*.ipynb")) or sorted(folder.glob("*.ipynb"))
-    return candidates[0] if candidates else None
-
-
 def test_a_real_course_notebook_grades_in_the_sandbox(tmp_path):
     """TensorFlow imports and trains under the memory limit, without network, from a private copy."""
-    from course_tools.notebook_format import generate_release
-
-    source = _real_source_notebook()
-    if source is None:
-        pytest.skip("no course notebook in solutions/learning-rate yet")
+    folder = REPO / "solutions" / "learning-rate"
+    first = sorted(folder.glob("01_*.ipynb"))
+    assert first, f"the course's first notebook (01_*.ipynb) is missing from {folder}"
+    source = first[0]
     root = tmp_path / "course"
-    repo = Path(__file__).resolve().parents[1]
     (root / "solutions" / "learning-rate").mkdir(parents=True)
     shutil.copy(source, root / "solutions" / "learning-rate" / source.name)
-    shutil.copy(repo / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     generate_release(root / "solutions", root / "notebooks", config_file=root / "nbgrader_config.py")
     corpus.submit(root, "solution", {source.name: source.read_bytes()}, assignment="learning-rate")
     limits = Limits(cell_timeout=120, notebook_timeout=300, memory_bytes=4 * 2**30)
