@@ -240,7 +240,7 @@ def _lands_on_cell(page, cell_id: str) -> dict | None:
             return where
         return None
 
-    return _wait_for(landed, 15)
+    return _wait_for(landed, 30)  # a second tab on a loaded machine can take a while
 
 
 def _follow_in_new_tab(browser, url: str, notebook_path: str):

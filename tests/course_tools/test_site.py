@@ -159,9 +159,13 @@ def test_the_page_shows_outputs_and_exercises_as_students_get_them(pages, notebo
     page = pages[_page_path(notebook)]
     assert page.images, "no figure on the page: was the notebook executed?"
     assert re.search(r"\d\.\d", page.text), "no printed number on the page"
-    for word in ("Traceback", "NotImplementedError:", "NameError:", "AssertionError"):
-        assert word not in page.text, f"{word!r} on the page: an error output was not replaced"
     cells = nbformat.read(notebook, as_version=4).cells
+    code = "\n".join(cell.source for cell in cells if cell.cell_type == "code")
+    for word in ("Traceback", "NotImplementedError:", "NameError:", "AssertionError:"):
+        # the visible test code may name an error itself; an error *output* adds one more
+        assert page.text.count(word) <= code.count(word), (
+            f"{word!r} on the page: an error output was not replaced"
+        )
     exercise_code = [cell for cell in cells if site.exercise_role(cell) in ("answer", "tests")]
     assert exercise_code, "the release has no exercises"
     assert page.exercise_notes == len(exercise_code)
