@@ -23,14 +23,7 @@ from course_tools.check_exercises import (
 )
 from course_tools.notebook_format import ASSIGNMENT, REPO_ROOT
 
-COURSE_NOTEBOOKS = (
-    "01_fixed_rate",
-    "02_sweep",
-    "03_read_the_valley",
-    "04_retrain",
-    "05_reinit_per_rate",
-    "06_valley_to_decay",
-)
+from support.courses import COURSE_NOTEBOOKS
 
 
 def _graded(cell, grade_id, *, grade, solution, points=0):

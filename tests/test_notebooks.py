@@ -31,18 +31,12 @@ from course_tools.notebook_format import (
     run_nbgrader,
 )
 
+from support.courses import COURSE_NOTEBOOKS
+
 SOURCE_ROOT = REPO_ROOT / "solutions"
 RELEASE_ROOT = REPO_ROOT / "notebooks"
 SOURCE = SOURCE_ROOT / ASSIGNMENT
 RELEASE = RELEASE_ROOT / ASSIGNMENT
-COURSE_NOTEBOOKS = (
-    "01_fixed_rate",
-    "02_sweep",
-    "03_read_the_valley",
-    "04_retrain",
-    "05_reinit_per_rate",
-    "06_valley_to_decay",
-)
 SOURCE_NOTEBOOKS = sorted(path.stem for path in SOURCE.glob("*.ipynb"))
 ALL_FILES = [SOURCE / f"{name}.ipynb" for name in SOURCE_NOTEBOOKS] + sorted(RELEASE.glob("*.ipynb"))
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")

@@ -13,6 +13,16 @@ from course_tools.grading.course import course_root
 #: The repository: the course these tests run in.
 REPO = course_root()
 
+#: The course's notebooks, in order: a test that needs one fails (never skips) when it is missing.
+COURSE_NOTEBOOKS = (
+    "01_fixed_rate",
+    "02_sweep",
+    "03_read_the_valley",
+    "04_retrain",
+    "05_reinit_per_rate",
+    "06_valley_to_decay",
+)
+
 
 def nbgrader_on_path() -> None:
     """nbgrader runs ``alembic`` from PATH: put this environment's bin first."""
