@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from course_tools.cli.arguments import add_course_arguments
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -21,12 +23,7 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--course-dir",
-        default=None,
-        help="the course root, where nbgrader_config.py is (default: this checkout)",
-    )
-    parser.add_argument("--assignment", default=None, help="assignment id (default: the configured one)")
+    add_course_arguments(parser)
     parser.add_argument(
         "--notebook", action="append", default=None, help="only notebooks whose name starts so (repeatable)"
     )

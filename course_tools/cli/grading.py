@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 
+from course_tools.cli.arguments import add_course_arguments, add_course_dir
 from course_tools.grading.limits import SANDBOX_MODES, Limits
 
 _UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
@@ -55,19 +56,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _course_dir(parser) -> None:
-    parser.add_argument(
-        "--course-dir",
-        default=None,
-        help="the course root, where nbgrader_config.py is (default: this checkout)",
-    )
-
-
-def _common(parser) -> None:
-    _course_dir(parser)
-    parser.add_argument("--assignment", default=None, help="assignment id (default: the configured one)")
-
-
 def register(subparsers) -> None:
     grade = subparsers.add_parser(
         "grade",
@@ -79,7 +67,7 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    _common(grade)
+    add_course_arguments(grade)
     grade.add_argument("--workers", type=_positive_int, default=1, help="local grading processes")
     grade.add_argument("--scheduler", default=None, help="Dask scheduler address (e.g. tcp://host:8786)")
     grade.add_argument(
@@ -110,7 +98,7 @@ def register(subparsers) -> None:
         help="write the grades as CSV (nbgrader's export)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    _course_dir(export)
+    add_course_dir(export)
     export.add_argument("--to", default="grades.csv", help="CSV file to write (relative to the course root)")
     export.add_argument(
         "--assignment", action="append", default=None, help="only this assignment (repeatable)"
@@ -122,7 +110,7 @@ def register(subparsers) -> None:
         help="write an HTML feedback page per student (nbgrader's generate_feedback)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    _common(feedback)
+    add_course_arguments(feedback)
     feedback.add_argument("--student", default=None, help="only this student")
     feedback.set_defaults(func=run_feedback)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from course_tools.cli.arguments import add_course_arguments
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -21,12 +23,7 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--course-dir",
-        default=None,
-        help="the course root, where nbgrader_config.py is (default: this checkout)",
-    )
-    parser.add_argument("--assignment", default=None, help="assignment id (default: the configured one)")
+    add_course_arguments(parser)
     parser.add_argument("--no-regenerate", action="store_true", help="zip the release as it is")
     parser.add_argument(
         "--output", default=None, help="zip to write (default: dist/<assignment>-student.zip)"
