@@ -37,7 +37,7 @@ def check_compiled_model(model, *, needs_weights: bool = False):
     return model
 
 
-def check_dataset(dataset, model=None):
+def check_dataset(dataset, model=None, *, name: str = "dataset"):
     """Return ``dataset`` if it is a non-empty ``tf.data.Dataset`` of ``(inputs, targets)`` batches.
 
     Batches may carry sample weights as a third element. With ``model`` (one input of known
@@ -46,13 +46,13 @@ def check_dataset(dataset, model=None):
     """
     if not isinstance(dataset, tf.data.Dataset):
         raise TypeError(
-            "dataset must be a tf.data.Dataset of (inputs, targets) batches, e.g. from "
+            f"{name} must be a tf.data.Dataset of (inputs, targets) batches, e.g. from "
             f"course_utils.windowed_dataset(); got {type(dataset).__name__}."
         )
     spec = dataset.element_spec
     if not isinstance(spec, tuple) or len(spec) not in (2, 3):
         raise TypeError(
-            "dataset must yield (inputs, targets) or (inputs, targets, sample_weights) batches; "
+            f"{name} must yield (inputs, targets) or (inputs, targets, sample_weights) batches; "
             f"got elements of spec {spec!r}."
         )
     inputs = getattr(model, "inputs", None) or []
@@ -60,12 +60,12 @@ def check_dataset(dataset, model=None):
         expected = tf.TensorShape(inputs[0].shape)
         if not spec[0].shape.is_compatible_with(expected):
             raise ValueError(
-                f"dataset's features have shape {tuple(spec[0].shape)} but model {model.name!r} expects "
+                f"{name}'s features have shape {tuple(spec[0].shape)} but model {model.name!r} expects "
                 f"{tuple(expected)}; check the window size."
             )
     cardinality = int(dataset.cardinality())
     if cardinality == 0 or (cardinality == tf.data.UNKNOWN_CARDINALITY and _is_empty(dataset)):
-        raise ValueError("dataset yielded no batches; the sweep needs at least one.")
+        raise ValueError(f"{name} yielded no batches; the sweep needs at least one.")
     return dataset
 
 

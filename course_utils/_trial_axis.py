@@ -1,7 +1,7 @@
 """The machinery behind :mod:`course_utils.trials`: a model, its optimizer and its loss with a trial axis.
 
 Every weight gets a leading axis of length ``trials``; trial ``t`` owns slice ``t`` of every
-weight and optimizer slot, and its own learning rate. One batch goes through all the trials at
+weight and optimizer slot, its own learning rate and its own momentum (Adam: ``beta_1``). One batch goes through all the trials at
 once (batched matrix products keep the slices apart), so one pass over the data trains them all.
 
 Only what can be reproduced exactly is accepted: a few layer types, SGD and Adam, Keras' own
@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras.src.losses import LossFunctionWrapper  # not exported by keras.losses, needed to read .fn
 
@@ -238,7 +239,9 @@ def _layer_ops(model) -> tuple:
 
 
 # --------------------------------------------------------------------------------------------
-# Optimizers: the update of keras/src/optimizers/{sgd,adam}.py, with one learning rate per trial.
+# Optimizers: the update of keras/src/optimizers/{sgd,adam}.py, with one learning rate per trial
+# and one momentum per trial (SGD's ``momentum``, Adam's ``beta_1``), passed in as ``hyper``:
+# for SGD ``(momentum,)``, for Adam ``(beta_1, 1 - beta_1)``, each of shape [trials].
 
 
 def _per_trial(values, like):
@@ -248,16 +251,19 @@ def _per_trial(values, like):
 
 @dataclass(frozen=True)
 class SGDRule:
-    momentum: float
+    #: False when every trial's momentum is 0: plain SGD keeps no slot (as Keras does).
+    uses_momentum: bool
     nesterov: bool
+    hyper_names = ("momentum",)
 
     def slots(self, weight):
-        return (tf.zeros_like(weight),) if self.momentum != 0 else ()
+        return (tf.zeros_like(weight),) if self.uses_momentum else ()
 
-    def update(self, weight, gradient, slots, learning_rate, step):
-        if self.momentum == 0:
+    def update(self, weight, gradient, slots, learning_rate, step, hyper):
+        if not self.uses_momentum:
             return weight - gradient * learning_rate, ()
-        momentum = tf.cast(self.momentum, weight.dtype)
+        # A trial whose momentum is 0 gets exactly plain SGD here: 0 * v - g * lr == -(g * lr).
+        (momentum,) = hyper
         velocity = slots[0] * momentum - gradient * learning_rate
         if self.nesterov:
             return weight + (velocity * momentum - gradient * learning_rate), (velocity,)
@@ -266,27 +272,53 @@ class SGDRule:
 
 @dataclass(frozen=True)
 class AdamRule:
-    beta_1: float
     beta_2: float
     epsilon: float
+    hyper_names = ("beta_1", "one_minus_beta_1")
 
     def slots(self, weight):
         return (tf.zeros_like(weight), tf.zeros_like(weight))
 
-    def update(self, weight, gradient, slots, learning_rate, step):
-        # Same operations and constants as Keras' Adam.update_step (Python floats for 1 - beta).
+    def update(self, weight, gradient, slots, learning_rate, step, hyper):
+        # Same operations and constants as Keras' Adam.update_step: ``1 - beta`` is computed in
+        # float64 (a Python float there) and rounded to float32 once, in hyper_values.
+        beta_1, one_minus_beta_1 = hyper
         momentum, velocity = slots
         local_step = tf.cast(step + 1, weight.dtype)
-        beta_1_power = tf.pow(tf.cast(self.beta_1, weight.dtype), local_step)
+        beta_1_power = tf.pow(beta_1, local_step)
         beta_2_power = tf.pow(tf.cast(self.beta_2, weight.dtype), local_step)
         alpha = learning_rate * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        momentum = momentum + (gradient - momentum) * (1 - self.beta_1)
+        momentum = momentum + (gradient - momentum) * one_minus_beta_1
         velocity = velocity + (tf.square(gradient) - velocity) * (1 - self.beta_2)
         weight = weight - (momentum * alpha) / (tf.sqrt(velocity) + self.epsilon)
         return weight, (momentum, velocity)
 
 
-def _optimizer_rule(optimizer):
+def momentum_name(optimizer) -> str:
+    """What "momentum" is called in ``optimizer``'s configuration: ``momentum`` or ``beta_1``.
+
+    Raises :class:`ValueError` for an optimizer that has neither (a momentum axis means nothing there).
+    """
+    config = optimizer.get_config()
+    for name in ("momentum", "beta_1"):
+        if name in config:
+            return name
+    raise ValueError(
+        f"momentum= needs an optimizer with a momentum (SGD's momentum, Adam's beta_1); "
+        f"{type(optimizer).__name__} has neither."
+    )
+
+
+def model_momentum(optimizer) -> float:
+    """The optimizer's own momentum (SGD) or ``beta_1`` (Adam and its kin); 0.0 if it has neither."""
+    config = optimizer.get_config()
+    for name in ("momentum", "beta_1"):
+        if isinstance(config.get(name), int | float):
+            return float(config[name])
+    return 0.0
+
+
+def _optimizer_rule(optimizer, momenta):
     kind = type(optimizer)
     if kind not in (keras.optimizers.SGD, keras.optimizers.Adam):
         raise Unsupported(f"the optimizer is {kind.__name__}; the trial axis supports SGD and Adam")
@@ -296,13 +328,22 @@ def _optimizer_rule(optimizer):
     if optimizer.use_ema or optimizer.gradient_accumulation_steps:
         raise Unsupported("the optimizer uses EMA or gradient accumulation")
     if kind is keras.optimizers.SGD:
-        return SGDRule(float(optimizer.momentum), bool(optimizer.nesterov))
+        return SGDRule(any(value != 0 for value in momenta), bool(optimizer.nesterov))
     if optimizer.amsgrad:
         raise Unsupported("the optimizer is Adam with amsgrad=True")
     hyper = (optimizer.beta_1, optimizer.beta_2, optimizer.epsilon)
     if not all(isinstance(value, int | float) for value in hyper):
         raise Unsupported("Adam's beta_1, beta_2 or epsilon is not a plain number")
-    return AdamRule(*(float(value) for value in hyper))
+    return AdamRule(float(optimizer.beta_2), float(optimizer.epsilon))
+
+
+def hyper_values(rule, momenta) -> tuple:
+    """The per-trial ``hyper`` tensors of ``rule`` for the momenta (or ``beta_1`` values) given, one per trial."""
+    momenta = np.asarray(momenta, dtype=np.float64)
+    if isinstance(rule, AdamRule):
+        # Keras multiplies by the Python float ``1 - beta_1``: float64 arithmetic, then float32.
+        return (tf.constant(momenta, tf.float32), tf.constant(1.0 - momenta, tf.float32))
+    return (tf.constant(momenta, tf.float32),)
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,19 +444,25 @@ class Plan:
     weight_shapes: tuple
 
 
-def make_plan(model, dataset) -> Plan:
+def _check_pairs(spec, what):
+    if not (isinstance(spec, tuple) and len(spec) == 2 and all(isinstance(s, tf.TensorSpec) for s in spec)):
+        raise Unsupported(f"the {what}'s elements are not (features, labels) pairs of tensors")
+    if not (spec[0].dtype.is_floating or spec[0].dtype.is_integer):
+        raise Unsupported(f"the {what}'s features are {spec[0].dtype.name}, not numbers")
+
+
+def make_plan(model, dataset, momenta) -> Plan:
     """Describe ``model`` (compiled) and ``dataset`` for the trial axis, or raise :class:`Unsupported`.
 
-    Both have passed :mod:`course_utils._training_inputs`; what is refused here is only what the
-    trial axis cannot express (sample weights, ragged or nested features, ...).
+    ``momenta`` are the trials' momenta (or Adam's ``beta_1``): whether any is non-zero decides
+    whether SGD keeps a slot. Both have passed :mod:`course_utils._training_inputs`; what is
+    refused here is only what the trial axis cannot express (sample weights, ragged or nested
+    features, ...).
     """
     spec = dataset.element_spec
-    if not (isinstance(spec, tuple) and len(spec) == 2 and all(isinstance(s, tf.TensorSpec) for s in spec)):
-        raise Unsupported("the data set's elements are not (features, labels) pairs of tensors")
-    if not (spec[0].dtype.is_floating or spec[0].dtype.is_integer):
-        raise Unsupported(f"the features are {spec[0].dtype.name}, not numbers")
+    _check_pairs(spec, "data set")
     layers = _layer_ops(model)
-    rule = _optimizer_rule(model.optimizer)
+    rule = _optimizer_rule(model.optimizer, momenta)
     loss = _loss_rule(model)
     shapes = tuple(tuple(weight.shape) for weight in model.weights)
     if any(weight.dtype != "float32" for weight in model.weights):
@@ -436,8 +483,50 @@ def compiled_epoch(plan: Plan):
 
 
 def forget(plan: Plan) -> None:
-    """Drop ``plan``'s compiled function (tracing found something it cannot express)."""
+    """Drop ``plan``'s compiled functions (tracing found something it cannot express)."""
     _COMPILED.pop(plan, None)
+    for key in [key for key in _EVALUATIONS if key[0] == plan]:
+        del _EVALUATIONS[key]
+
+
+_EVALUATIONS: dict[tuple, tf.types.experimental.PolymorphicFunction] = {}
+
+
+def compiled_evaluation(plan: Plan, dataset):
+    """The traced function giving every trial's mean loss on ``dataset`` (as ``evaluate`` would), once per spec."""
+    spec = dataset.element_spec
+    _check_pairs(spec, "validation data")
+    key = (plan, spec)
+    function = _EVALUATIONS.get(key)
+    if function is None:
+        function = _build_evaluation(plan, spec)
+        _EVALUATIONS[key] = function
+    return function
+
+
+def _forward(plan, weights, features):
+    x, shared = tf.cast(features, tf.float32), True
+    for op in plan.layers:
+        x, shared = op(weights, x, shared)
+    if shared:  # a model without weighted layers never reaches here (make_plan rejects it)
+        raise Unsupported("the model's output does not depend on its weights")
+    return x
+
+
+def _build_evaluation(plan: Plan, spec):
+    def evaluate(weights, dataset):
+        total = tf.zeros(tf.shape(weights[0])[:1])
+        count = tf.constant(0.0)
+        # Keras' loss tracker again: batch losses weighted by batch size, summed in float32.
+        for features, labels in dataset:
+            losses = plan.loss.per_trial(labels, _forward(plan, weights, features))
+            total += losses * tf.cast(tf.shape(features)[0], tf.float32)
+            count += tf.cast(tf.shape(features)[0], tf.float32)
+        return total / count
+
+    trial_weights = tuple(tf.TensorSpec([None, *shape], tf.float32) for shape in plan.weight_shapes)
+    signature = [trial_weights, tf.data.DatasetSpec(spec)]
+    return tf.function(evaluate, input_signature=signature, reduce_retracing=False)
 
 
 def _all_finite_per_trial(tensors, trials):
@@ -451,25 +540,22 @@ def _all_finite_per_trial(tensors, trials):
 def _build_epoch(plan: Plan):
     rule, loss_rule = plan.rule, plan.loss
 
-    def forward(weights, features):
-        x, shared = tf.cast(features, tf.float32), True
-        for op in plan.layers:
-            x, shared = op(weights, x, shared)
-        if shared:  # a model without weighted layers never reaches here (make_plan rejects it)
-            raise Unsupported("the model's output does not depend on its weights")
-        return x
-
-    def train_batch(weights, slots, alive, bad, step, total, count, learning_rates, features, labels):
+    def train_batch(weights, slots, alive, bad, step, total, count, learning_rates, hyper, features, labels):
         trials = tf.shape(learning_rates)[0]
         with tf.GradientTape() as tape:
             tape.watch(weights)
-            losses = loss_rule.per_trial(labels, forward(weights, features))
+            losses = loss_rule.per_trial(labels, _forward(plan, weights, features))
             summed = tf.reduce_sum(losses)  # trial t's weights only reach loss t: its gradient is its own
         gradients = tape.gradient(summed, weights)
         new_weights, new_slots = [], []
         for weight, gradient, weight_slots in zip(weights, gradients, slots, strict=True):
             updated, updated_slots = rule.update(
-                weight, gradient, weight_slots, _per_trial(learning_rates, weight), step
+                weight,
+                gradient,
+                weight_slots,
+                _per_trial(learning_rates, weight),
+                step,
+                tuple(_per_trial(values, weight) for values in hyper),
             )
             new_weights.append(updated)
             new_slots.append(updated_slots)
@@ -495,7 +581,7 @@ def _build_epoch(plan: Plan):
         total = total + tf.where(keep, losses * size, tf.zeros_like(losses))
         return weights, slots, keep, bad, step + 1, total, count + size
 
-    def epoch(weights, slots, alive, bad, step, learning_rates, dataset):
+    def epoch(weights, slots, alive, bad, step, learning_rates, hyper, dataset):
         iterator = iter(dataset)
         total = tf.zeros_like(learning_rates)
         count = tf.constant(0.0)
@@ -506,7 +592,7 @@ def _build_epoch(plan: Plan):
         def body(optional, weights, slots, alive, bad, step, total, count):
             features, labels = optional.get_value()
             state = train_batch(
-                weights, slots, alive, bad, step, total, count, learning_rates, features, labels
+                weights, slots, alive, bad, step, total, count, learning_rates, hyper, features, labels
             )
             return (iterator.get_next_as_optional(), *state)
 
@@ -527,6 +613,7 @@ def _build_epoch(plan: Plan):
         tf.TensorSpec([None], tf.float32),
         tf.TensorSpec([], tf.int64),
         tf.TensorSpec([None], tf.float32),
+        tuple(tf.TensorSpec([None], tf.float32) for _ in range(len(rule.hyper_names))),
         tf.data.DatasetSpec(plan.element_spec),
     ]
     return tf.function(epoch, input_signature=signature, autograph=False, reduce_retracing=False)

@@ -293,3 +293,110 @@ def plot_schedules(schedules, ax=None, log: bool = True):
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     return ax
+
+
+def _seed_rows(name: str, values, length: int) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or values.shape[1] != length or values.shape[0] < 1:
+        raise ValueError(
+            f"{name} must have shape (seeds, {length}): one row per seed, one column per x value; "
+            f"got shape {values.shape}."
+        )
+    return values
+
+
+def seed_band(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(median, low, high)`` over the seeds (axis 0) of ``values``; a non-finite entry counts as +inf.
+
+    A seed that diverged is worse than any finite one, so it pulls the median and the top of the band up
+    instead of vanishing; where the median itself is not finite the result is NaN (a gap in a plot).
+    """
+    values = np.where(np.isfinite(values), values, np.inf)
+    median, low, high = (np.median(values, axis=0), values.min(axis=0), values.max(axis=0))
+    return tuple(_finite_or_nan(part) for part in (median, low, high))
+
+
+def plot_seed_band(x, values, *, ax=None, label=None, color=None, logx: bool = False, logy: bool = True):
+    """The median over seeds as a line, and the band from the lowest to the highest seed.
+
+    ``values`` has one row per seed (initial weights) and one column per ``x`` (epochs, or rates with
+    ``logx=True``). The band shows what another initialisation changes: a gap between two bands
+    that do not overlap is not luck of the seed.
+    """
+    ax = _axes(ax)
+    x = as_1d_float_array("x", x)
+    values = _seed_rows("values", values, len(x))
+    label = _check_label("label", label)
+    median, low, high = seed_band(values)
+    seeds = values.shape[0]
+    (line,) = ax.plot(
+        x, median, color=color, label=None if label is None else f"{label} (median of {seeds} seeds)"
+    )
+    ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    return ax
+
+
+def plot_trial_grid(lrs, momenta, losses, *, ax=None, momentum_name: str = "momentum", marks=None):
+    """A heat map of loss over rate (x, log axis) × momentum (y): one cell per trial, colour on a log scale.
+
+    ``losses`` has shape ``(len(momenta), len(lrs))`` (e.g. the median over seeds of
+    ``TrialsOutcome.losses``); diverged trials (non-finite) are left blank. ``marks`` maps a label to
+    ``(lr, momentum)`` points drawn on top (e.g. each row's valley).
+    """
+    from matplotlib.colors import LogNorm
+
+    ax = _axes(ax)
+    lrs = as_1d_float_array("lrs", lrs, min_length=2)
+    check_sweep_rates(lrs)
+    momenta = as_1d_float_array("momenta", momenta)
+    losses = np.asarray(losses, dtype=float)
+    if losses.shape != (len(momenta), len(lrs)):
+        raise ValueError(
+            f"losses must have shape (len(momenta), len(lrs)) = {(len(momenta), len(lrs))}; got {losses.shape}."
+        )
+    finite = losses[np.isfinite(losses) & (losses > 0)]
+    if finite.size == 0:
+        raise ValueError("losses has no finite positive value to colour; every trial diverged.")
+    # Cell edges halfway between neighbours (geometric for the rates), so every cell is centred on its value.
+    log_rates = np.log10(lrs)
+    rate_edges = 10 ** np.concatenate(
+        [
+            [1.5 * log_rates[0] - 0.5 * log_rates[1]],
+            (log_rates[1:] + log_rates[:-1]) / 2,
+            [1.5 * log_rates[-1] - 0.5 * log_rates[-2]],
+        ]
+    )
+    rows = np.arange(len(momenta) + 1) - 0.5
+    shown = np.ma.masked_invalid(np.where(losses > 0, losses, np.nan))
+    # Colours span two decades above the lowest loss: the rest (an exploding trial reaches 1e20 and more)
+    # would squeeze every trial worth comparing into one colour; those share the darkest one.
+    top = min(finite.max(), finite.min() * 100)
+    top = top if top > finite.min() else finite.min() * 10
+    mesh = ax.pcolormesh(rate_edges, rows, shown, norm=LogNorm(finite.min(), top), cmap="viridis_r")
+    extend = "max" if finite.max() > top else "neither"
+    ax.figure.colorbar(mesh, ax=ax, extend=extend, label="loss (blank: diverged)")
+    ax.set_xscale("log")
+    ax.set_yticks(np.arange(len(momenta)), [f"{value:g}" for value in momenta])
+    ax.set(xlabel="learning rate", ylabel=momentum_name)
+    colours = ("tab:red", "white", "tab:orange", "black")
+    for number, (label, points) in enumerate((marks or {}).items()):
+        points = np.asarray(points, dtype=float).reshape(-1, 2)
+        rows_of = [int(np.argmin(np.abs(momenta - value))) for value in points[:, 1]]
+        ax.plot(
+            points[:, 0],
+            rows_of,
+            marker="o",
+            linestyle="none",
+            markerfacecolor="none",
+            markersize=9,
+            markeredgewidth=2,
+            color=colours[number % len(colours)],
+            label=label,
+        )
+    if marks:
+        ax.legend(loc="upper left", fontsize="small")
+    return ax

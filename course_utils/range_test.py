@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from course_utils._sweep_graph import SettableRate, sweep_per_batch
 from course_utils._training_inputs import check_compiled_model, check_dataset
+from course_utils._trial_axis import model_momentum
 from course_utils._validate import check_choice, check_int, check_rate_range, check_real, renamed
 from course_utils.defaults import (
     BATCH_END_LR,
@@ -43,10 +44,22 @@ from course_utils.defaults import (
     STOP_NON_FINITE,
     TRIALS_CHOICES,
 )
-from course_utils.plots import plot_sweep
+from course_utils.plots import plot_sweep, plot_trial_grid, seed_band
 from course_utils.schedules import ExponentialSweep, geometric_rates, sweep_rates
 from course_utils.suggest import SUGGESTION_METHODS, diagnose_sweep, smooth_losses, suggest_lr, usable_range
 from course_utils.trials import TrialsOutcome, run_independent_trials
+
+
+def seed_median(losses: np.ndarray) -> np.ndarray:
+    """The median over the seeds (axis 0) of a trial grid's losses, a diverged seed counting as worse than any.
+
+    With one seed that is its row, as recorded (a diverged trial keeps its NaN or inf).
+    """
+    losses = np.asarray(losses, dtype=float)
+    if losses.shape[0] == 1:
+        return losses[0].copy()
+    return np.asarray(seed_band(losses)[0], dtype=float)
+
 
 __all__ = [
     "BATCH_END_LR",
@@ -87,6 +100,46 @@ class RangeTestResult:
     stop_reason: str = STOP_COMPLETED
     beta: float = 0.0
     trials_outcome: TrialsOutcome | None = field(default=None, repr=False)
+    #: Independent trials on a grid: the momentum (SGD) or ``beta_1`` (Adam) whose row ``losses``
+    #: holds (the median over the initial weights when there are several); None otherwise.
+    momentum: float | None = None
+
+    @property
+    def grid_losses(self) -> np.ndarray | None:
+        """Independent trials: every trial's loss, shape ``(seeds, momenta, rates)``; None for a continuous sweep."""
+        return None if self.trials_outcome is None else self.trials_outcome.losses
+
+    def at_momentum(self, value: float) -> RangeTestResult:
+        """The same trials read at another momentum (one of the grid's): a new result whose curve is that row."""
+        outcome = self.trials_outcome
+        if outcome is None:
+            raise ValueError(
+                "at_momentum() reads independent trials run with momentum=[...]; this sweep is continuous."
+            )
+        value = check_real("value", value, non_negative=True)
+        matches = np.flatnonzero(np.isclose(outcome.momenta, value, rtol=0, atol=1e-12))
+        if matches.size == 0:
+            raise ValueError(
+                f"value must be one of the swept {outcome.momentum_name} values "
+                f"{[float(m) for m in outcome.momenta]}; got {value!r}."
+            )
+        losses = seed_median(self._grid()[:, matches[0], :])
+        return replace(
+            self, losses=losses, smoothed_losses=losses.copy(), momentum=float(outcome.momenta[matches[0]])
+        )
+
+    def valleys(self) -> dict:
+        """Independent trials: each swept momentum's valley (median over seeds), None where none can be read."""
+        outcome = self.trials_outcome
+        if outcome is None:
+            return {}
+        found = {}
+        for value in outcome.momenta:
+            try:
+                found[float(value)] = self.at_momentum(float(value)).suggest()
+            except ValueError:
+                found[float(value)] = None
+        return found
 
     @property
     def stopped_early(self) -> bool:
@@ -137,6 +190,9 @@ class RangeTestResult:
         """
         if isinstance(methods, str):
             methods = (methods,)
+        outcome = self.trials_outcome
+        if outcome is not None and len(outcome.momenta) > 1:
+            return self._plot_grid(ax)
         suggestions = {name: self.suggest(name) for name in methods}
         ax = plot_sweep(
             self.lrs,
@@ -146,6 +202,18 @@ class RangeTestResult:
             usable=self.usable_range(),
             ax=ax,
         )
+        if outcome is not None and outcome.losses.shape[0] > 1:
+            _, low, high = seed_band(self._grid()[:, self._row(), :])
+            ax.fill_between(
+                self.lrs,
+                low,
+                high,
+                color="tab:blue",
+                alpha=0.2,
+                linewidth=0,
+                label=f"lowest..highest of {outcome.losses.shape[0]} initialisations",
+            )
+            ax.legend()
         found = self.diagnose()
         if found:
             text = "\n".join(f"warning: {item.code.replace('_', ' ')}" for item in found)
@@ -162,6 +230,33 @@ class RangeTestResult:
             )
         return ax
 
+    def _grid(self) -> np.ndarray:
+        """The trial grid's losses at this result's rates (a result read ``without_warmup`` keeps fewer)."""
+        outcome = self.trials_outcome
+        return outcome.losses[:, :, np.isin(outcome.lrs, self.lrs)]
+
+    def _row(self) -> int:
+        return int(np.argmin(np.abs(self.trials_outcome.momenta - self.momentum)))
+
+    def _plot_grid(self, ax):
+        """Rate × momentum as a heat map of the median loss over seeds, each row's valley circled."""
+        outcome = self.trials_outcome
+        grid = self._grid()
+        median = np.stack([seed_median(grid[:, row, :]) for row in range(len(outcome.momenta))])
+        points = [(lr, value) for value, lr in self.valleys().items() if lr is not None]
+        seeds = outcome.losses.shape[0]
+        ax = plot_trial_grid(
+            self.lrs,
+            outcome.momenta,
+            median,
+            ax=ax,
+            momentum_name=outcome.momentum_name,
+            marks={"valley of each row": points} if points else None,
+        )
+        what = f"median of {seeds} initialisations" if seeds > 1 else "one initialisation"
+        ax.set_title(f"Independent trials, {outcome.epochs_per_trial} epoch(s) each ({what})")
+        return ax
+
     def summary(self) -> str:
         """A few lines for a person: what was swept, how it ended, and what every rule suggests."""
         lines = [repr(self)]
@@ -176,14 +271,26 @@ class RangeTestResult:
         except ValueError:
             pass
         lines += [f"  warning   {item}" for item in self.diagnose()]
+        outcome = self.trials_outcome
+        if outcome is not None and len(outcome.momenta) > 1:
+            for value, lr in self.valleys().items():
+                reading = "n/a" if lr is None else f"{lr:.3g}"
+                lines.append(f"  valley at {outcome.momentum_name} {value:g}: {reading}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         span = f"{len(self.lrs)} rates {self.lrs[0]:.3g}..{self.lrs[-1]:.3g}" if len(self.lrs) else "no rates"
         finite = self.losses[np.isfinite(self.losses)]
         best = f", lowest loss {finite.min():.4g}" if finite.size else ""
+        grid = ""
+        outcome = self.trials_outcome
+        if outcome is not None and outcome.losses.shape[:2] != (1, 1):
+            seeds, momenta, _ = outcome.losses.shape
+            grid = f", {seeds} initialisation(s) x {momenta} {outcome.momentum_name} value(s), curve at {self.momentum:g}"
+            if seeds > 1:
+                grid += " (median)"
         return (
-            f"RangeTestResult(per={self.per!r}, trials={self.trials!r}, {span}{best}, "
+            f"RangeTestResult(per={self.per!r}, trials={self.trials!r}, {span}{best}{grid}, "
             f"{self.stop_reason}, {self.elapsed:.2f} s)"
         )
 
@@ -202,6 +309,8 @@ def lr_range_test(
     end_lr: float | None = None,
     num_rates: int | None = None,
     epochs_per_trial: int = 1,
+    momentum=None,
+    init_seeds=None,
     beta: float = BETA,
     diverge_factor: float | None = DIVERGE_FACTOR,
     restore: bool = True,
@@ -244,6 +353,13 @@ def lr_range_test(
         accepted.
     epochs_per_trial : int, default 1
         How many epochs each independent trial trains (``trials="independent"`` only).
+    momentum, init_seeds : sequence, optional
+        Independent trials only: sweep the momentum (SGD; Adam: ``beta_1``) and the initial weights
+        too, as :func:`course_utils.trials.run_independent_trials` does, every combination a trial
+        of the same run. The result's curve (``losses``) is the row at the optimizer's own momentum
+        if it was swept, else at the first one (:meth:`RangeTestResult.at_momentum` reads another),
+        and the median over the initial weights; ``grid_losses`` holds every trial, and ``plot()``
+        draws a heat map of rate × momentum, or the spread over the seeds as a band.
     beta : float, default 0.98
         Weight of the debiased moving average of the loss
         (:func:`course_utils.suggest.smooth_losses`), ``0 <= beta < 1``: the result's
@@ -288,9 +404,19 @@ def lr_range_test(
     >>> ax = result.plot()
     >>> lesson = lr_range_test(model, dataset, per="epoch")  # the lesson's 100 epochs
     >>> trials = lr_range_test(model, dataset, per="epoch", trials="independent")
+    >>> grid = lr_range_test(model, dataset, trials="independent", momentum=[0, 0.5, 0.9], init_seeds=range(5))
+    >>> ax = grid.plot()                                    # a heat map, each momentum's valley circled
     """
     num_rates, rates_name = renamed("num_rates", num_rates, "num_steps", num_steps)
     plan = _plan(per, trials, start_lr, end_lr, num_rates, rates_name, epochs_per_trial, beta, diverge_factor)
+    if trials == "continuous":
+        for name, value in (("momentum", momentum), ("init_seeds", init_seeds)):
+            if value is not None:
+                raise ValueError(
+                    f"{name} applies to trials='independent' only (a continuous sweep trains one model at its "
+                    f"optimizer's momentum); got {name}={value!r} with trials='continuous'."
+                )
+    plan = replace(plan, momentum=momentum, init_seeds=init_seeds)
     for name, value in (("restore", restore), ("progress", progress)):
         if not isinstance(value, bool | np.bool_):
             raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__}).")
@@ -333,6 +459,9 @@ class _SweepPlan:
     #: is not finite). The other sweeps run every planned rate.
     diverge_factor: float | None
     epochs_per_trial: int = 1
+    #: Independent trials: the grid's other axes (checked by run_independent_trials).
+    momentum: object = None
+    init_seeds: object = None
 
 
 def _plan(per, trials, start_lr, end_lr, num_rates, rates_name, epochs_per_trial, beta, diverge_factor):
@@ -428,6 +557,7 @@ class _SweepRun:
     losses: np.ndarray
     stop_reason: str = STOP_COMPLETED
     trials_outcome: TrialsOutcome | None = None
+    momentum: float | None = None
 
 
 def _run_per_batch(model, dataset, plan: _SweepPlan, *, progress: bool, verbose: int) -> _SweepRun:
@@ -474,12 +604,23 @@ def _run_independent(model, dataset, plan: _SweepPlan, *, progress: bool, verbos
     """Every rate from the same starting weights: the trials module trains them all at once."""
     bar = _progress_bar(progress, 1, "range test (independent trials)")
     try:
-        outcome = run_independent_trials(model, dataset, plan.lrs, epochs_per_trial=plan.epochs_per_trial)
+        outcome = run_independent_trials(
+            model,
+            dataset,
+            plan.lrs,
+            momentum=plan.momentum,
+            init_seeds=plan.init_seeds,
+            epochs_per_trial=plan.epochs_per_trial,
+        )
     finally:
         if bar is not None:
             bar.update(1)
             bar.close()
-    return _SweepRun(plan.lrs, np.asarray(outcome.losses, dtype=float), trials_outcome=outcome)
+    own = model_momentum(model.optimizer)
+    matches = np.flatnonzero(np.isclose(outcome.momenta, own, rtol=0, atol=1e-12))
+    row = int(matches[0]) if matches.size else 0
+    curve = seed_median(outcome.losses[:, row, :])
+    return _SweepRun(plan.lrs, curve, trials_outcome=outcome, momentum=float(outcome.momenta[row]))
 
 
 _RUNNERS = {"batch": _run_per_batch, "epoch": _run_per_epoch, "independent": _run_independent}
@@ -507,4 +648,5 @@ def _result(plan: _SweepPlan, run: _SweepRun, elapsed: float) -> RangeTestResult
         stop_reason=run.stop_reason,
         beta=0.0 if plan.beta is None else plan.beta,
         trials_outcome=run.trials_outcome,
+        momentum=run.momentum,
     )

@@ -8,6 +8,7 @@ import pytest
 matplotlib.use("Agg")
 
 from course_tools.cli import main  # noqa: E402
+from course_utils.cli.lr_find import parse_seeds  # noqa: E402
 from course_utils.suggest import SUGGESTION_METHODS  # noqa: E402
 
 from support.imports import heavy_modules_loaded_by  # noqa: E402
@@ -79,9 +80,32 @@ def test_independent_trials_option(tmp_path, capsys):
     assert output.is_file()
 
 
+def test_momentum_and_init_seeds_sweep_a_grid(tmp_path, capsys):
+    output = tmp_path / "grid.png"
+    arguments = ["lr-find", "--trials", "independent", "--num-rates", "12", "--momentum", "0,0.9"]
+    code = main([*arguments, "--init-seeds", "0-2", "--no-progress", "--output", str(output)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "3 initialisation(s)" in captured.out and "median at momentum 0.9" in captured.out
+    assert "momentum 0:" in captured.out and "momentum 0.9:" in captured.out
+    assert output.read_bytes().startswith(PNG_SIGNATURE)
+
+
+@pytest.mark.parametrize(
+    ("text", "seeds"), [("0-4", [0, 1, 2, 3, 4]), ("0,3,7-8", [0, 3, 7, 8]), ("5", [5]), (None, None)]
+)
+def test_init_seeds_are_read_as_ranges_and_lists(text, seeds):
+    assert parse_seeds(text) == seeds
+
+
 @pytest.mark.parametrize(
     ("arguments", "words"),
     [
+        (["--trials", "independent", "--init-seeds", "0-x"], ["--init-seeds", "0-x", "0-4"]),
+        (["--trials", "independent", "--init-seeds", "4-1"], ["--init-seeds", "4-1"]),
+        (["--trials", "independent", "--momentum", "0.5,high"], ["--momentum", "0.5,high"]),
+        (["--trials", "independent", "--momentum", "1.5"], ["momentum", "below 1", "1.5"]),
+        (["--momentum", "0,0.9"], ["--momentum", "--trials independent"]),
         (["--start-lr", "-1"], ["start_lr", "-1"]),
         (["--start-lr", "1e-3", "--end-lr", "1e-5"], ["start_lr", "end_lr"]),
         (["--num-rates", "1"], ["num_rates", "1"]),

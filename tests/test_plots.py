@@ -337,3 +337,62 @@ def test_plot_schedules_rejects_bad_input_naming_it(schedules, error, words):
         plots.plot_schedules(schedules, ax=new_axes())
     for word in words:
         assert word in str(raised.value)
+
+
+# --- trial grids: seeds as a band, rate x momentum as a heat map ---------------------------------
+
+
+def test_seed_band_counts_a_diverged_seed_as_worse_than_any():
+    values = np.array([[3.0, 1.0, np.nan], [1.0, np.inf, np.nan], [2.0, 2.0, 5.0]])
+    median, low, high = plots.seed_band(values)
+    np.testing.assert_array_equal(median, [2.0, 2.0, np.nan])  # 2 of 3 seeds diverged: no median
+    np.testing.assert_array_equal(low, [1.0, 1.0, 5.0])
+    np.testing.assert_array_equal(high, [3.0, np.nan, np.nan])
+
+
+def test_plot_seed_band_draws_the_median_and_the_band_between_the_extremes():
+    values = np.array([[4.0, 2.0, 1.0], [6.0, 3.0, 2.0], [5.0, 4.0, 1.5]])
+    ax = plots.plot_seed_band([1, 2, 3], values, label="valley")
+    (line,) = ax.get_lines()
+    np.testing.assert_array_equal(line.get_ydata(), [5.0, 3.0, 1.5])
+    assert line.get_label() == "valley (median of 3 seeds)" and ax.get_yscale() == "log"
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == 1.0 and band[:, 1].max() == 6.0
+    plt.close(ax.figure)
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [(np.ones(3), ["values", "(seeds, 3)", "(3,)"]), (np.ones((2, 4)), ["values", "(2, 4)"])],
+)
+def test_plot_seed_band_rejects_a_wrong_shape_naming_it(values, words):
+    with pytest.raises(ValueError) as error:
+        plots.plot_seed_band([1, 2, 3], values)
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_plot_trial_grid_draws_one_cell_per_trial_and_leaves_diverged_ones_blank():
+    lrs, momenta = np.geomspace(1e-6, 1e-3, 4), [0.0, 0.9]
+    losses = np.array([[50.0, 30.0, 20.0, np.nan], [40.0, 25.0, np.inf, np.nan]])
+    ax = plots.plot_trial_grid(lrs, momenta, losses, marks={"valley": [(lrs[1], 0.9)]})
+    cells = ax.collections[0].get_array()
+    assert cells.shape == (2, 4) and cells.mask.sum() == 3  # the three non-finite trials
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "momentum"
+    (mark,) = ax.get_lines()
+    assert mark.get_xdata()[0] == lrs[1] and mark.get_ydata()[0] == 1  # the second row
+    plt.close(ax.figure)
+
+
+@pytest.mark.parametrize(
+    ("losses", "error", "words"),
+    [
+        (np.ones((3, 4)), ValueError, ["losses", "(2, 4)", "(3, 4)"]),
+        (np.full((2, 4), np.nan), ValueError, ["every trial diverged"]),
+    ],
+)
+def test_plot_trial_grid_rejects_bad_input_naming_it(losses, error, words):
+    with pytest.raises(error) as raised:
+        plots.plot_trial_grid(np.geomspace(1e-6, 1e-3, 4), [0.0, 0.9], losses)
+    for word in words:
+        assert word in str(raised.value)

@@ -255,9 +255,70 @@ def test_independent_trials_share_the_result_type():
     )
     np.testing.assert_allclose(result.lrs, geometric_rates(1e-4, 1e-1, 4))
     assert result.trials == "independent" and len(result.losses) == 4
-    np.testing.assert_array_equal(result.losses, np.asarray(result.trials_outcome.losses, dtype=float))
+    np.testing.assert_array_equal(result.losses, np.asarray(result.trials_outcome.losses[0, 0], dtype=float))
     np.testing.assert_array_equal(result.smoothed_losses, result.losses)
     assert_same_state(before, state_of(model))
+
+
+def grid_result(**options):
+    return lr_range_test(
+        small_model(),
+        small_data(),
+        trials="independent",
+        start_lr=1e-4,
+        end_lr=3e-1,
+        num_rates=12,
+        momentum=[0.0, 0.5, 0.9],
+        init_seeds=range(3),
+        **options,
+    )
+
+
+def test_independent_trials_on_a_grid_read_the_models_own_momentum_and_the_median_over_seeds():
+    result = grid_result()
+    assert result.grid_losses.shape == (3, 3, 12)
+    assert result.momentum == 0.9  # small_model's SGD momentum, one of the swept values
+    median = np.median(
+        np.where(np.isfinite(result.grid_losses[:, 2]), result.grid_losses[:, 2], np.inf), axis=0
+    )
+    np.testing.assert_allclose(result.losses, np.where(np.isfinite(median), median, np.nan))
+    plain = result.at_momentum(0.0)
+    assert plain.momentum == 0.0 and not np.allclose(plain.losses, result.losses, equal_nan=True)
+    valleys = result.valleys()
+    assert list(valleys) == [0.0, 0.5, 0.9] and valleys[0.9] == result.suggest()
+    assert "3 initialisation(s) x 3 momentum value(s), curve at 0.9 (median)" in repr(result)
+    assert "valley at momentum 0.5" in result.summary()
+    with pytest.raises(
+        ValueError, match=r"value must be one of the swept momentum values \[0.0, 0.5, 0.9\]; got 0.8"
+    ):
+        result.at_momentum(0.8)
+
+
+def test_a_grid_plots_as_a_heat_map_and_seeds_as_a_band():
+    result = grid_result()
+    ax = result.plot()
+    assert len(ax.collections) == 1 and ax.get_ylabel() == "momentum"  # one mesh: rate x momentum
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["0", "0.5", "0.9"]
+    ax = result.without_warmup(1).plot()  # the grid follows the rates kept
+    assert ax.collections[0].get_array().shape == (3, len(result.without_warmup(1).lrs))
+    seeds_only = lr_range_test(
+        small_model(),
+        small_data(),
+        trials="independent",
+        start_lr=1e-4,
+        end_lr=3e-1,
+        num_rates=12,
+        init_seeds=[0, 1],
+    )
+    ax = seeds_only.plot()
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert "lowest..highest of 2 initialisations" in labels
+
+
+@pytest.mark.parametrize("name", ["momentum", "init_seeds"])
+def test_grid_axes_apply_to_independent_trials_only(name):
+    with pytest.raises(ValueError, match=f"{name} applies to trials='independent' only"):
+        lr_range_test(small_model(), small_data(), per="epoch", **{name: [0]})
 
 
 # --- bad input ------------------------------------------------------------------------------------

@@ -50,6 +50,16 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--epochs-per-trial", type=int, default=1, help="epochs per rate with --trials independent"
     )
+    parser.add_argument(
+        "--momentum",
+        default=None,
+        help="with --trials independent: momenta to sweep too, e.g. 0,0.5,0.9 (Adam: beta_1)",
+    )
+    parser.add_argument(
+        "--init-seeds",
+        default=None,
+        help="with --trials independent: seeds of the initial weights, e.g. 0-4 or 0,3,7",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for the model's weights and the data order")
     parser.add_argument("--output", default="lr_find.png", help="where to write the plot (PNG)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -80,6 +90,35 @@ def _model(name: str, seed: int):
     return compile_model(build(seed=seed), 1e-3)
 
 
+def parse_momenta(text: str | None) -> list[float] | None:
+    """``"0,0.5,0.9"`` -> ``[0.0, 0.5, 0.9]``; None stays None."""
+    if text is None:
+        return None
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(
+            f"--momentum must be numbers separated by commas, such as 0,0.5,0.9; got {text!r}."
+        ) from None
+    return values
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    """``"0-4"`` -> ``[0, 1, 2, 3, 4]``, ``"0,3,7-8"`` -> ``[0, 3, 7, 8]``; None stays None."""
+    if text is None:
+        return None
+    seeds = []
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        if not (first.isdigit() and (not dash or last.isdigit())) or (dash and int(last) < int(first)):
+            raise ValueError(
+                f"--init-seeds must be seeds (0 or more) and ranges separated by commas, such as 0-4 or 0,3,7; "
+                f"got {text!r}."
+            )
+        seeds += list(range(int(first), int(last if dash else first) + 1))
+    return seeds
+
+
 def _output_path(value: str) -> Path:
     path = Path(value)
     if path.suffix.lower() != ".png":
@@ -93,6 +132,9 @@ def run(args) -> int:
     output = _output_path(args.output)
     if args.seed < 0:
         raise ValueError(f"--seed must be zero or positive; got {args.seed}.")
+    momenta, seeds = parse_momenta(args.momentum), parse_seeds(args.init_seeds)
+    if args.trials == "continuous" and (momenta is not None or seeds is not None):
+        raise ValueError("--momentum and --init-seeds need --trials independent (every trial a fresh start).")
 
     import matplotlib
 
@@ -113,6 +155,8 @@ def run(args) -> int:
         end_lr=args.end_lr,
         num_rates=args.num_rates,
         epochs_per_trial=args.epochs_per_trial,
+        momentum=momenta,
+        init_seeds=seeds,
         progress=not args.no_progress,
     )
     how = f"per={args.per}" if args.trials == "continuous" else f"{args.epochs_per_trial} epoch(s) per rate"
@@ -138,6 +182,13 @@ def run(args) -> int:
         )
     low, high = result.usable_range()
     print(f"{'usable':>9}: {low:.3g} .. {high:.3g}")
+    if result.trials_outcome is not None and result.grid_losses.shape[:2] != (1, 1):
+        seeds_count, _, _ = result.grid_losses.shape
+        print(
+            f"{'grid':>9}: {seeds_count} initialisation(s); the rates above read the median at momentum {result.momentum:g}"
+        )
+        for value, lr in result.valleys().items():
+            print(f"{'valley':>9}: momentum {value:g}: " + ("n/a" if lr is None else f"{lr:.3g}"))
 
     figure, ax = plt.subplots(figsize=(8, 5))
     try:
