@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # cheapest first, so a quick failure shows early
-ORDER = ["suggest", "range_test", "trials", "notebooks", "grading"]
+ORDER = ["suggest", "range_test", "trials", "trial_grid", "notebooks", "grading"]
 
 
 def main(argv: list[str]) -> int:
