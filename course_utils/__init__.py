@@ -42,6 +42,8 @@ _EXPORTS = {
     "plot_history": "plots",
     "plot_sweep": "plots",
     "plot_schedules": "plots",
+    "plot_seed_band": "plots",
+    "plot_trial_grid": "plots",
     "sweep_explorer": "widgets",
     "fixed_rate_explorer": "widgets",
     "decay_explorer": "widgets",
