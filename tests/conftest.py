@@ -1,5 +1,5 @@
 """Shared test set-up: quiet TensorFlow, seed everything, and keep one TensorFlow thread pool small;
-the course site, built once per session."""
+the course site and the student install, each built once per session."""
 
 import os
 
@@ -12,6 +12,8 @@ from course_utils.data import synthetic_series, train_valid_split  # noqa: E402
 
 # The shared code in tests/support/ reports its failed asserts as the tests' own asserts do.
 pytest.register_assert_rewrite("support")
+
+from support.shared import built_once  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -30,36 +32,19 @@ def small_split():
 
 @pytest.fixture(scope="session")
 def course_site(tmp_path_factory):
-    """The course site (``course site``) of the release in ``notebooks/``, built once per test session.
-
-    With pytest-xdist every worker asks for it; the first builds it under the session's shared
-    temporary folder while the others wait on a lock, then all read the same files. A failed build
-    is recorded, so the other workers fail at once instead of building again.
-    """
-    import fcntl
-    import time as clock
-
+    """The course site (``course site``) of the release in ``notebooks/``, built once per test session."""
     from course_tools.site import build_site
 
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the session's folder, above the workers' own ones
-    folder = shared / "course-site"
-    folder.mkdir(exist_ok=True)
-    site, done, failed = folder / "site", folder / "built", folder / "failed"
-    with open(folder / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if failed.exists():
-                pytest.fail(f"building the course site failed (in another worker): {failed.read_text()}")
-            if not done.exists():
-                started = clock.monotonic()
-                try:
-                    build_site(output=site, log=None)
-                except Exception as error:
-                    failed.write_text(f"{type(error).__name__}: {error}")
-                    raise
-                done.write_text(f"{clock.monotonic() - started:.1f}")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return site
+    folder = built_once(
+        tmp_path_factory, "course-site", lambda folder: build_site(output=folder / "site", log=None)
+    )
+    return folder / "site"
+
+
+@pytest.fixture(scope="session")
+def student_install(tmp_path_factory):
+    """The student bundle installed with pip into a fresh venv, with a kernel that runs there; built
+    once per test session (:mod:`support.student_install`)."""
+    from support.student_install import install_student_bundle, student_install_in
+
+    return student_install_in(built_once(tmp_path_factory, "student-install", install_student_bundle))

@@ -2,13 +2,16 @@
 
 Running a notebook is the expensive part, so every notebook runs exactly once per version: one
 real ``nbgrader autograde`` of two "students" in a temporary course (``solution-key`` submits the
-source notebooks, ``blank-copy`` submits the release untouched), the two in parallel. Marks, the
-validator's verdicts, error kinds and stderr are all read off those two runs.
+source notebooks, ``blank-copy`` submits the release untouched), the two in parallel, in the
+kernel of a student install (the student bundle installed by pip, without the tooling or Dask).
+Marks, the validator's verdicts, error kinds, stderr and the kernel's Python are all read off
+those two runs.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -32,6 +35,7 @@ from course_tools.notebook_format import (
 )
 
 from support.courses import COURSE_NOTEBOOKS
+from support.student_install import NOT_INSTALLED, STUDENT_KERNEL
 
 SOURCE_ROOT = REPO_ROOT / "solutions"
 RELEASE_ROOT = REPO_ROOT / "notebooks"
@@ -193,6 +197,24 @@ def test_regenerating_the_release_reproduces_notebooks_exactly(regenerated):
     assert not stale, f"out of date (run: course release): {stale}"
 
 
+def _cell_ids(path: Path) -> list[str]:
+    """The ids as the file has them (nbformat would repair missing or repeated ones on reading)."""
+    return [cell.get("id") for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]]
+
+
+@heavy
+def test_cell_ids_survive_generate_assignment(regenerated):
+    """nbgrader's release keeps every cell id of solutions/, and the committed release matches it."""
+    assert SOURCE_NOTEBOOKS, f"no source notebooks in solutions/{ASSIGNMENT}"
+    for name in SOURCE_NOTEBOOKS:
+        ids = _cell_ids(SOURCE / f"{name}.ipynb")
+        assert all(ids) and len(set(ids)) == len(ids), f"{name}: missing or repeated cell ids"
+        assert _cell_ids(regenerated / f"{name}.ipynb") == ids, f"nbgrader changed the cell ids of {name}"
+        committed = RELEASE / f"{name}.ipynb"
+        assert committed.is_file(), f"{committed} is missing: regenerate the release"
+        assert _cell_ids(committed) == ids, f"the committed release of {name} has other cell ids"
+
+
 @pytest.mark.parametrize("name", SOURCE_NOTEBOOKS)
 def test_no_solution_or_hidden_test_text_in_the_release(name):
     source = read_notebook(SOURCE / f"{name}.ipynb")
@@ -232,8 +254,19 @@ class GradedNotebook:
 
 
 @pytest.fixture(scope="session")
-def autograded(tmp_path_factory) -> dict[str, dict[str, GradedNotebook]]:
-    """One real ``nbgrader autograde`` per student, in parallel, in temporary copies of the course."""
+def kernel_records(tmp_path_factory) -> Path:
+    """Where the student kernel records, per student, the Python that ran each notebook."""
+    return tmp_path_factory.mktemp("kernel-records")
+
+
+@pytest.fixture(scope="session")
+def autograded(tmp_path_factory, student_install, kernel_records) -> dict[str, dict[str, GradedNotebook]]:
+    """One real ``nbgrader autograde`` per student, in parallel, in temporary copies of the course.
+
+    The notebooks run in the student install's kernel (tests/support/student_install.py): the
+    bundle's ``course_utils`` installed by pip, without the tooling or Dask. So the one run of each
+    notebook also shows that a student install runs it.
+    """
     from nbgrader.api import Gradebook
 
     root = tmp_path_factory.mktemp("autograde")
@@ -244,11 +277,12 @@ def autograded(tmp_path_factory) -> dict[str, dict[str, GradedNotebook]]:
     for student, folder in ((SOLUTION_STUDENT, SOURCE), (BLANK_STUDENT, RELEASE)):
         shutil.copytree(folder, courses[student] / "submitted" / student / ASSIGNMENT)
     command = [str(Path(sys.executable).parent / "nbgrader"), "autograde", ASSIGNMENT, "--create", "--force"]
+    command.append(f"--Execute.kernel_name={STUDENT_KERNEL}")
     runs = {
         student: subprocess.Popen(
             [*command, f"--student={student}"],
             cwd=course,
-            env=nbgrader_environment(),
+            env=student_install.kernel_environment(nbgrader_environment(), kernel_records / student),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -273,6 +307,26 @@ def autograded(tmp_path_factory) -> dict[str, dict[str, GradedNotebook]]:
                     cell_scores={grade.name: (grade.score, grade.max_score) for grade in submitted.grades},
                 )
     return results
+
+
+@heavy
+@pytest.mark.parametrize("student", [SOLUTION_STUDENT, BLANK_STUDENT])
+def test_autograde_ran_every_notebook_in_the_student_install_without_dask(
+    autograded, student_install, kernel_records, student
+):
+    """Each notebook's kernel, once the notebook had imported ``course_utils``, recorded its Python
+    (the student venv's), where ``course_utils`` came from (pip's install of the bundle in that venv)
+    and what importing the tooling and Dask raised there (tests/support/student_kernel/record.py)."""
+    records = [json.loads(path.read_text()) for path in sorted((kernel_records / student).glob("*.json"))]
+    # nbgrader starts one kernel per notebook: a notebook run by another kernel leaves no record
+    assert len(records) == len(SOURCE_NOTEBOOKS) == len(autograded[student]), records
+    for record in records:
+        assert "error" not in record, record
+        assert Path(record["prefix"]).resolve() == student_install.environment.resolve(), record
+        assert Path(record["course_utils"]).is_relative_to(student_install.site_packages), record
+        assert record["missing"] == {
+            name: f"ModuleNotFoundError: No module named {name!r}" for name in NOT_INSTALLED
+        }, record
 
 
 def _errors(notebook) -> list[tuple[str, str, str, str]]:

@@ -1,20 +1,17 @@
 """How the course installs: pip (make) and conda agree, the library stands apart from the tooling,
-and the student bundle installs and imports on its own."""
+and the student bundle installs and imports on its own (the student install: tests/support/student_install.py)."""
 
 import ast
 import json
-import os
 import re
 import subprocess
 import sys
-import sysconfig
 import tomllib
-import venv
-import zipfile
 from pathlib import Path
 
-import pytest
 import yaml
+
+from support.student_install import NOT_INSTALLED
 
 ROOT = Path(__file__).resolve().parents[1]
 #: What `make env` installs besides the dependencies (environment.yml mirrors it).
@@ -30,10 +27,11 @@ def _name_and_spec(requirement: str) -> tuple[str, str]:
     return name, spec + marker
 
 
-def _pyproject_requirements() -> dict[str, str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    extras = project["optional-dependencies"]
-    requirements = project["dependencies"] + [r for name in DEVELOPER_EXTRAS for r in extras[name]]
+def _pyproject_requirements(root: Path = ROOT, extras=DEVELOPER_EXTRAS) -> dict[str, str]:
+    """The dependencies ``root/pyproject.toml`` installs with ``extras``."""
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    optional = project.get("optional-dependencies", {})
+    requirements = project["dependencies"] + [r for name in extras for r in optional[name]]
     pairs = [_name_and_spec(r) for r in requirements]
     result = dict(pairs)
     # pip's "dask[distributed]" is conda's dask + distributed
@@ -42,8 +40,8 @@ def _pyproject_requirements() -> dict[str, str]:
     return result
 
 
-def _environment_requirements() -> dict[str, str]:
-    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+def _environment_requirements(root: Path = ROOT) -> dict[str, str]:
+    environment = yaml.safe_load((root / "environment.yml").read_text())
     requirements = []
     for entry in environment["dependencies"]:
         if isinstance(entry, dict):
@@ -143,76 +141,45 @@ def _notebook_imports(folder: Path) -> list[str]:
     return sorted(set(statements))
 
 
-@pytest.fixture(scope="module")
-def student_install(tmp_path_factory):
-    """The repository's student bundle, unzipped and installed with pip into a fresh venv (offline).
-
-    The venv sees this environment's site-packages (for TensorFlow, Jupyter and hatchling) through
-    a plain path in a .pth file, so this environment's editable install, which would put the whole
-    repository on the path, does not apply there; pip installs the bundle's package into the venv.
-    """
-    from course_tools.grading.bundle import build_student_bundle
-    from course_tools.grading.course import Course
-
-    work = tmp_path_factory.mktemp("student")
-    course = Course.load(ROOT)
-    bundle = build_student_bundle(course, "learning-rate", work / "student.zip")
-    with zipfile.ZipFile(bundle.path) as archive:
-        archive.extractall(work / "unzipped")
-    (folder,) = [path.parent for path in (work / "unzipped").glob("*/pyproject.toml")]
-    environment = work / "venv"
-    venv.EnvBuilder(with_pip=False).create(environment)
-    python = environment / "bin" / "python"
-    site_packages = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    Path(site_packages, "_outer_environment.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    install = subprocess.run(
-        [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index"]
-        + ["--ignore-installed", "--quiet", "--disable-pip-version-check", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=work,
-        env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
-    )
-    assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-3000:]
-    return bundle, folder, environment, Path(site_packages)
-
-
 def test_the_student_install_imports_what_every_notebook_imports(student_install):
-    _, folder, environment, site_packages = student_install
-    imports = _notebook_imports(folder / "notebooks")
+    """Every import line of the bundle's notebooks, in the venv where the tooling and Dask are missing.
+
+    tests/test_notebooks.py runs the notebooks themselves there (its autograde uses the student kernel).
+    """
+    imports = _notebook_imports(student_install.folder / "notebooks")
     assert any(line.startswith("from course_utils") for line in imports), imports
     script = "\n".join(
         [
-            "import sys",
-            "for blocked in ('course_tools', 'dask', 'distributed'):",
-            "    sys.modules[blocked] = None  # importing it now raises ImportError",
+            "import importlib, json",
             *imports,
             "import course_utils",
-            "print(course_utils.__file__)",
+            "missing = {}",
+            f"for name in {NOT_INSTALLED!r}:",
+            "    try:",
+            "        importlib.import_module(name)",
+            "    except ModuleNotFoundError as error:",
+            "        missing[name] = str(error)",
+            "print(json.dumps({'course_utils': course_utils.__file__, 'missing': missing}))",
         ]
     )
     done = subprocess.run(
-        [environment / "bin" / "python", "-c", script],
+        [student_install.python, "-c", script],
         capture_output=True,
         text=True,
         timeout=300,
-        cwd=environment,  # not the bundle folder, whose course_utils/ would shadow the install
+        cwd=student_install.environment,  # not the bundle folder, whose course_utils/ would shadow the install
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert Path(done.stdout.split()[-1]).is_relative_to(site_packages), done.stdout
-    assert not (site_packages / "course_tools").exists()
-    metadata = next(site_packages.glob("course_utils-*.dist-info")) / "METADATA"
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert Path(found["course_utils"]).is_relative_to(student_install.site_packages), found
+    assert found["missing"] == {name: f"No module named {name!r}" for name in NOT_INSTALLED}
+    assert not (student_install.site_packages / "course_tools").exists()
+    metadata = next(student_install.site_packages.glob("course_utils-*.dist-info")) / "METADATA"
     assert "dask" not in metadata.read_text()
 
 
 def test_the_student_install_has_course_lr_find_and_the_link_extension(student_install):
-    _, _, environment, _ = student_install
+    environment = student_install.environment
     done = subprocess.run(
         [environment / "bin" / "course", "--help"], capture_output=True, text=True, timeout=120
     )
@@ -225,3 +192,12 @@ def test_the_student_install_has_course_lr_find_and_the_link_extension(student_i
     # nbgrader's Validate button reads the course's per-cell limit from the environment's config path
     validate_config = json.loads((environment / "etc" / "jupyter" / "nbgrader_config.json").read_text())
     assert validate_config["Execute"]["timeout"] >= 120, validate_config
+
+
+def test_the_bundle_environment_yml_lists_what_pip_install_needs_and_no_dask(student_install):
+    """conda's way to the student install is pip's: the library's dependencies, no extra, no Dask."""
+    environment = _environment_requirements(student_install.folder)
+    assert environment == _pyproject_requirements(student_install.folder, extras=())
+    assert not {"dask", "distributed", "pytest"} & set(environment)
+    pyproject = tomllib.loads((student_install.folder / "pyproject.toml").read_text())
+    assert "instructor" not in pyproject["project"].get("optional-dependencies", {})

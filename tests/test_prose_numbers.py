@@ -2,7 +2,7 @@
 
 A number a notebook *measures* (a loss, a ratio, an epoch count that depends on the seed or the
 machine) may appear in markdown only as a ``[[claims]]`` entry of its corpus file, which
-``course check-exercises`` compares with what the notebook prints (tests/test_check_exercises.py).
+``course check-exercises`` compares with what the notebook prints (tests/course_tools/test_check_exercises.py).
 Every other number written with digits must be a fact that no run can change: a constant the
 notebook's code sets (``NUM_EPOCHS = 40``, ``1e-8``), or one listed below with the reason it is
 fixed. A new measured number in prose fails here until it is made a claim or the prose refers to

@@ -6,8 +6,9 @@ work (the ``course_utils`` library, ``pyproject.toml``, ``environment.yml``, ``R
 folder (``solutions/``), a gradebook, submissions, feedback or grading state: those are refused by
 path, and every notebook in the zip is checked for solution and hidden-test delimiters. Its
 ``pyproject.toml`` is the course's, cut down to the library (:func:`student_pyproject`), so that
-``pip install .`` works in the unzipped folder. The zip is reproducible (sorted members, fixed time
-stamps), so rebuilding it from the same files gives the same bytes.
+``pip install .`` works in the unzipped folder, and its ``environment.yml`` lists the library's
+dependencies alone (:func:`student_environment`): no Dask, no tooling. The zip is reproducible
+(sorted members, fixed time stamps), so rebuilding it from the same files gives the same bytes.
 """
 
 from __future__ import annotations
@@ -129,6 +130,9 @@ def build_student_bundle(
             data = members[name].read_bytes()
             if name == "pyproject.toml":
                 data = student_pyproject(data.decode("utf-8")).encode("utf-8")
+            elif name == "environment.yml" and "pyproject.toml" in members:
+                pyproject = members["pyproject.toml"].read_text(encoding="utf-8")
+                data = student_environment(data.decode("utf-8"), pyproject).encode("utf-8")
             archive.writestr(info, data)
     staging.replace(destination)
     return Bundle(destination, tuple(f"{top}/{name}" for name in sorted(members)))
@@ -168,6 +172,52 @@ def student_pyproject(text: str) -> str:
         "# The student install, written by `course release` from the course's pyproject.toml: the\n"
         "# course_utils library and `course lr-find`. The instructors' tooling is not in this bundle.\n\n"
         + body
+    )
+
+
+#: environment.yml entries the student environment keeps besides the library's dependencies.
+_ENVIRONMENT_BASICS = ("python", "pip")
+#: A package entry of environment.yml's dependencies (``  - numpy>=1.26``); not ``- -e .``.
+_ENVIRONMENT_ENTRY = re.compile(r"^\s*-\s+(?!-e\s)([A-Za-z0-9_.-]+)")
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.match(r"\s*([A-Za-z0-9_.-]+)", requirement).group(1).lower().replace("_", "-")
+
+
+def student_environment(text: str, pyproject: str) -> str:
+    """The course's ``environment.yml`` (``text``) as the bundle carries it: the library's needs alone.
+
+    An entry stays if it is Python, pip, the ``-e .`` install or one of the ``dependencies`` in the
+    course's ``pyproject.toml`` (``pyproject``); the extras (the instructors' Dask, the developers'
+    test tools) go, and with them the comment lines that introduced only dropped entries. So
+    ``conda env create`` in the unzipped bundle installs what ``pip install .`` needs, nothing more.
+    The course's leading comments (about keeping it in step for developers) give way to a note.
+    """
+    needed = {_requirement_name(r) for r in tomllib.loads(pyproject)["project"]["dependencies"]}
+    lines = text.splitlines()
+    while lines and (lines[0].startswith("#") or not lines[0].strip()):
+        lines.pop(0)
+    kept, pending_comments, section = [], [], None
+    for line in lines:
+        if line.lstrip().startswith("#"):
+            pending_comments.append(line)
+            continue
+        if re.match(r"[A-Za-z_]", line):  # a top-level key: name, channels, dependencies
+            section = line.split(":", 1)[0]
+        entry = _ENVIRONMENT_ENTRY.match(line) if section == "dependencies" else None
+        name = _requirement_name(entry.group(1)) if entry else None
+        if name is None or name in needed or name in _ENVIRONMENT_BASICS:
+            kept += pending_comments + [line]
+        pending_comments = []
+    body = "\n".join(kept) + "\n"
+    leaked = [name for name in TOOLING if name in body]
+    if leaked:
+        raise ValueError(f"environment.yml: the student environment would still name {leaked[0]}")
+    return (
+        "# The student environment, written by `course release` from the course's environment.yml: the\n"
+        "# conda alternative to `pip install .` here, with the course_utils library's dependencies only.\n"
+        "# The instructors' tooling (and its Dask) is not in this bundle.\n" + body
     )
 
 

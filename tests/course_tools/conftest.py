@@ -2,7 +2,7 @@
 
 import pytest
 
-from support.courses import toy_course_like_the_repository
+from support.courses import toy_course_like_the_repository, two_notebook_release
 
 
 @pytest.fixture(scope="session")
@@ -13,3 +13,9 @@ def toy_course(tmp_path_factory):
     removed again, and what a test merges into the gradebook belongs to a student of its own.
     """
     return toy_course_like_the_repository(tmp_path_factory.mktemp("toy") / "course")
+
+
+@pytest.fixture
+def small_course(tmp_path):
+    """A fresh two-notebook release per test (:func:`support.courses.two_notebook_release`)."""
+    return two_notebook_release(tmp_path)

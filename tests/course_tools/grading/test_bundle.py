@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tomllib
 import zipfile
 
 import pytest
+import yaml
 
-from course_tools.grading.bundle import build_student_bundle, bundle_members, student_pyproject
+from course_tools.grading.bundle import (
+    build_student_bundle,
+    bundle_members,
+    student_environment,
+    student_pyproject,
+)
 from course_tools.grading.course import Course
 
 from support.courses import REPO
@@ -72,6 +79,33 @@ def test_student_pyproject_is_the_course_one_cut_down_to_the_library():
         student_pyproject(leaky)
 
 
+def _entries(environment: dict) -> list[str]:
+    """The dependency entries of a parsed environment.yml, the pip ones included."""
+    entries = []
+    for entry in environment["dependencies"]:
+        entries += entry["pip"] if isinstance(entry, dict) else [entry]
+    return entries
+
+
+def test_student_environment_is_the_course_one_cut_down_to_the_library():
+    pyproject = (REPO / "pyproject.toml").read_text()
+    course = yaml.safe_load((REPO / "environment.yml").read_text())
+    text = student_environment((REPO / "environment.yml").read_text(), pyproject)
+    student = yaml.safe_load(text)
+    assert (student["name"], student["channels"]) == (course["name"], course["channels"])
+    entries = _entries(student)
+    assert set(entries) <= set(_entries(course))
+    names = {re.match(r"[A-Za-z0-9_.-]+", entry).group().lower() for entry in entries if entry != "-e ."}
+    library = {
+        re.match(r"[A-Za-z0-9_.-]+", r).group().lower()
+        for r in tomllib.loads(pyproject)["project"]["dependencies"]
+    }
+    assert names == library | {"python", "pip"}
+    assert "-e ." in entries and "python=3.11" in entries
+    assert not {"dask", "distributed", "pytest", "playwright"} & names
+    assert "instructor extra" not in text and "tests/test_packaging.py" not in text
+
+
 def test_repository_bundle_has_no_solutions(tmp_path):
     """The course's own zip: the release, the library (its command and lab extension), nothing secret.
 
@@ -93,3 +127,9 @@ def test_repository_bundle_has_no_solutions(tmp_path):
         assert f"{top}{member}" in bundle.members
     assert not any("/solutions/" in name or name.endswith("gradebook.db") for name in bundle.members)
     assert not any(name.startswith(f"{top}course_tools") for name in bundle.members)
+    with zipfile.ZipFile(bundle.path) as archive:
+        environment = archive.read(f"{top}environment.yml").decode()
+    assert environment == student_environment(
+        (REPO / "environment.yml").read_text(), (REPO / "pyproject.toml").read_text()
+    )
+    assert "dask" not in environment

@@ -1,69 +1,22 @@
-"""``course link``, heading anchors, stable cell ids through nbgrader, and the FAQ's links."""
+"""course_tools.links: heading anchors, finding a cell or section, building and resolving links,
+on a small release and on the course (its notebooks and the FAQ's links).
+
+``course link`` itself is tests/course_tools/cli/test_link.py.
+"""
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from course_tools import links
-from course_tools.cli import link as link_cli
-from course_tools.cli import main as course_main
+from course_tools.notebook_format import ASSIGNMENT
 
-REPO = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "learning-rate"
+from support.courses import REPO
+
 FAQ = REPO / "docs" / "faq.md"
-
-
-# --------------------------------------------------------------------------- a small course
-
-
-def _notebook(cells) -> nbformat.NotebookNode:
-    notebook = nbformat.v4.new_notebook()
-    notebook.nbformat_minor = 5
-    notebook.cells = cells
-    return notebook
-
-
-def _write(path: Path, notebook) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, str(path))
-
-
-@pytest.fixture
-def small_course(tmp_path) -> Path:
-    """Two notebooks with numbered headings, a shared 'Summary' and text only in code."""
-    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-    _write(
-        tmp_path / "notebooks" / ASSIGNMENT / "01_fixed_rate.ipynb",
-        _notebook(
-            [
-                md("# A fixed learning rate\n\nTrain once.", id="title"),
-                md("## 1. Train at fixed rates", id="train-at-fixed-rates"),
-                code("history = model.fit(dataset, epochs=5)", id="train-once"),
-                md("## Summary\n\nSmall is slow.", id="summary"),
-            ]
-        ),
-    )
-    _write(
-        tmp_path / "notebooks" / ASSIGNMENT / "02_sweep.ipynb",
-        _notebook(
-            [
-                md("# Sweep the rate", id="title"),
-                md("## 2. Tune the Learning Rate\n\nThe sweep.", id="tune-the-learning-rate"),
-                code(
-                    "lr_schedule = LearningRateScheduler(lambda epoch: 1e-8 * 10 ** (epoch / 20))", id="sweep"
-                ),
-                md("### Why does the rate go *up*?", id="why-up"),
-                md("## Summary\n\nRead the valley.", id="summary"),
-            ]
-        ),
-    )
-    return tmp_path
 
 
 # --------------------------------------------------------------------------- heading anchors
@@ -193,43 +146,6 @@ def test_resolve_link_rejects_a_vanished_anchor(small_course):
         links.resolve_link("../notebooks/learning-rate/09_nothing.ipynb#Summary", small_course)
 
 
-# --------------------------------------------------------------------------- the command
-
-
-def test_command_prints_both_jupyterlab_links(small_course, capsys):
-    code = link_cli.main(["Tune the Learning Rate", "--root", str(small_course), "--base-url", "http://h:1"])
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "http://h:1/lab/tree/learning-rate/02_sweep.ipynb#2.-Tune-the-Learning-Rate" in out
-    assert "http://h:1/lab/tree/learning-rate/02_sweep.ipynb#cell-id=tune-the-learning-rate" in out
-    assert "notebooks/learning-rate/02_sweep.ipynb#2.-Tune-the-Learning-Rate" in out
-
-
-def test_command_exit_code_2_when_nothing_matches(small_course, capsys):
-    code = link_cli.main(["no such words", "--root", str(small_course)])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert "'no such words'" in err
-
-
-def test_command_lists_candidates_when_several_match(small_course, capsys):
-    code = link_cli.main(["Summary", "--root", str(small_course)])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.count("  - section 'Summary'") == 2
-
-
-def test_command_json_and_markdown_formats(small_course, capsys):
-    assert link_cli.main(["sweep", "--notebook", "02", "--root", str(small_course), "--format", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert (data["cell_id"], data["kind"]) == ("sweep", "cell")
-    assert link_cli.main(["Tune the Learning Rate", "--root", str(small_course), "--format", "markdown"]) == 0
-    line = capsys.readouterr().out.strip()
-    assert re.fullmatch(
-        r"\[02_sweep\.ipynb: 2\. Tune the Learning Rate\]\(\S+\) \(\[open in JupyterLab\]\(\S+\)\)", line
-    )
-
-
 def test_site_links_use_the_page_of_the_release_notebook(small_course):
     target = links.find_target("Tune the Learning Rate", small_course)
     built = links.build_links(target, site_url="https://org.github.io/course/")
@@ -249,30 +165,13 @@ def test_site_links_use_the_page_of_the_release_notebook(small_course):
         assert found.notebook.endswith("02_sweep.ipynb"), url
 
 
-def test_site_url_comes_from_tool_course_in_pyproject(small_course, capsys):
+def test_site_url_comes_from_tool_course_in_pyproject(small_course):
     assert links.configured_site_url(small_course) is None
     (small_course / "pyproject.toml").write_text('[tool.course]\nsite_url = "https://example.org/lr/"\n')
     assert links.configured_site_url(small_course) == "https://example.org/lr"
-    assert link_cli.main(["Tune the Learning Rate", "--root", str(small_course)]) == 0
-    out = capsys.readouterr().out
-    assert (
-        "site, section:       https://example.org/lr/learning-rate/02_sweep.html#2.-Tune-the-Learning-Rate"
-        in out
-    )
-    assert (
-        "site, cell:          https://example.org/lr/learning-rate/02_sweep.html#cell-id=tune-the-learning-rate"
-        in out
-    )
-    assert link_cli.main(["Tune the Learning Rate", "--root", str(small_course), "--site-url", ""]) == 0
-    assert "site," not in capsys.readouterr().out
     (small_course / "pyproject.toml").write_text("[tool.course]\nsite_url = 3\n")
     with pytest.raises(ValueError, match="site_url must be a string"):
         links.configured_site_url(small_course)
-
-
-def test_course_command_has_link(small_course, capsys):
-    assert course_main(["link", "Tune the Learning Rate", "--root", str(small_course)]) == 0
-    assert "#cell-id=tune-the-learning-rate" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- the real course
@@ -282,52 +181,12 @@ def _release_notebooks() -> list[Path]:
     return sorted((REPO / "notebooks" / ASSIGNMENT).glob("*.ipynb"))
 
 
-def test_course_link_prints_the_site_links_of_the_issue_example(capsys):
-    """`course link "Tune the Learning Rate"`: the site page's section and cell links, from pyproject.toml."""
-    assert course_main(["link", "Tune the Learning Rate"]) == 0
-    out = capsys.readouterr().out
-    site_url = links.configured_site_url()
-    assert site_url, "[tool.course] site_url is not set in pyproject.toml"
-    assert f"{site_url}/learning-rate/02_sweep.html#Tune-the-Learning-Rate\n" in out
-    assert f"{site_url}/learning-rate/02_sweep.html#cell-id=tune-the-learning-rate\n" in out
-    assert course_main(["link", "Tune the Learning Rate", "--format", "markdown"]) == 0
-    line = capsys.readouterr().out.strip()
-    assert line.startswith(
-        f"[02_sweep.ipynb: Tune the Learning Rate]({site_url}/learning-rate/02_sweep.html#"
-    )
-
-
 def test_tune_the_learning_rate_is_in_notebook_2():
     """The issue's example: `course link "Tune the Learning Rate"` finds notebook 2's section."""
     target = links.find_target("Tune the Learning Rate")
     assert Path(target.notebook).name.startswith("02_"), target
     assert target.kind == "section"
     assert target.cell_id, "the section's cell needs an id for the #cell-id= link"
-
-
-def _cell_ids(path: Path) -> list[str]:
-    with open(path, encoding="utf-8") as handle:
-        return [cell.get("id") for cell in json.load(handle)["cells"]]
-
-
-@pytest.mark.slow
-def test_cell_ids_survive_generate_assignment(tmp_path):
-    """nbgrader's release keeps every cell id of solutions/, and the committed release matches it."""
-    from course_tools import notebook_format
-
-    sources = sorted((REPO / "solutions" / ASSIGNMENT).glob("*.ipynb"))
-    assert sources, "no source notebooks in solutions/"
-    course = notebook_format.make_course_directory(tmp_path / "course", REPO / "solutions")
-    notebook_format.run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
-    for source in sources:
-        ids = _cell_ids(source)
-        assert all(ids) and len(set(ids)) == len(ids), f"{source.name}: missing or repeated cell ids"
-        generated = course / "notebooks" / ASSIGNMENT / source.name
-        assert _cell_ids(generated) == ids, f"nbgrader changed the cell ids of {source.name}"
-        committed = REPO / "notebooks" / ASSIGNMENT / source.name
-        assert committed.is_file(), f"{committed} is missing: regenerate the release"
-        assert _cell_ids(committed) == ids, f"the committed release of {source.name} has other cell ids"
-    shutil.rmtree(course, ignore_errors=True)
 
 
 def test_every_notebook_target_has_a_cell_id():
