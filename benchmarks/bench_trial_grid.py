@@ -27,6 +27,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from course_utils.data import synthetic_series, train_valid_split, windowed_dataset  # noqa: E402
+from course_utils.fresh_start import fresh_start  # noqa: E402
 from course_utils.models import build_dense_model, compile_model  # noqa: E402
 from course_utils.schedules import sweep_schedule  # noqa: E402
 from course_utils.trials import run_independent_trials  # noqa: E402
@@ -64,9 +65,7 @@ def main(argv=None) -> int:
     initial = model.get_weights()
 
     def reset():
-        model.set_weights(initial)
-        for variable in model.optimizer.variables:
-            variable.assign(np.zeros(variable.shape, variable.dtype))
+        fresh_start(model, initial)
         model.optimizer.learning_rate = 1e-6
 
     def sweep():

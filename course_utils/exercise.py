@@ -34,6 +34,7 @@ LIBRARY_MODULES = (
     "plots",
     "widgets",
     "convergence",
+    "fresh_start",
 )
 # Never switched off: this module, TensorFlow's log settings and the argument checks
 # (they compute nothing an exercise asks for, and allowed helpers call them).

@@ -46,7 +46,7 @@ def _check_label(name: str, value):
 
 def _finite_or_nan(values: np.ndarray) -> np.ndarray:
     """Replace inf by NaN, which matplotlib draws as a gap."""
-    values = values.copy()
+    values = np.array(values, dtype=float)
     values[~np.isfinite(values)] = np.nan
     return values
 
@@ -311,6 +311,11 @@ def seed_band(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     A seed that diverged is worse than any finite one, so it pulls the median and the top of the band up
     instead of vanishing; where the median itself is not finite the result is NaN (a gap in a plot).
     """
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 0:
+        raise ValueError(
+            f"values must hold one row (or value) per seed; got the single number {float(values)!r}."
+        )
     values = np.where(np.isfinite(values), values, np.inf)
     median, low, high = (np.median(values, axis=0), values.min(axis=0), values.max(axis=0))
     return tuple(_finite_or_nan(part) for part in (median, low, high))

@@ -396,3 +396,10 @@ def test_plot_trial_grid_rejects_bad_input_naming_it(losses, error, words):
         plots.plot_trial_grid(np.geomspace(1e-6, 1e-3, 4), [0.0, 0.9], losses)
     for word in words:
         assert word in str(raised.value)
+
+
+def test_seed_band_of_one_row_per_seed_without_columns_and_of_a_single_number():
+    median, low, high = plots.seed_band([3.0, np.inf, 1.0])  # three seeds, one value each
+    assert (float(median), float(low)) == (3.0, 1.0) and np.isnan(high)  # the diverged seed tops the band
+    with pytest.raises(ValueError, match="one row .* per seed; got the single number 2.0"):
+        plots.seed_band(2.0)
