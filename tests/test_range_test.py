@@ -260,7 +260,8 @@ def test_independent_trials_share_the_result_type():
     assert_same_state(before, state_of(model))
 
 
-def grid_result(**options):
+def grid_result(momentum=(0.0, 0.5, 0.9), init_seeds=range(3)):
+    """Independent trials of small_model over 12 rates, on a grid of momenta and initialisations."""
     return lr_range_test(
         small_model(),
         small_data(),
@@ -268,9 +269,8 @@ def grid_result(**options):
         start_lr=1e-4,
         end_lr=3e-1,
         num_rates=12,
-        momentum=[0.0, 0.5, 0.9],
-        init_seeds=range(3),
-        **options,
+        momentum=momentum,
+        init_seeds=init_seeds,
     )
 
 
@@ -301,15 +301,7 @@ def test_a_grid_plots_as_a_heat_map_and_seeds_as_a_band():
     assert [label.get_text() for label in ax.get_yticklabels()] == ["0", "0.5", "0.9"]
     ax = result.without_warmup(1).plot()  # the grid follows the rates kept
     assert ax.collections[0].get_array().shape == (3, len(result.without_warmup(1).lrs))
-    seeds_only = lr_range_test(
-        small_model(),
-        small_data(),
-        trials="independent",
-        start_lr=1e-4,
-        end_lr=3e-1,
-        num_rates=12,
-        init_seeds=[0, 1],
-    )
+    seeds_only = grid_result(momentum=None, init_seeds=[0, 1])
     ax = seeds_only.plot()
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
     assert "lowest..highest of 2 initialisations" in labels
