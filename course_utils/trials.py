@@ -154,11 +154,7 @@ def run_independent_trials(
         momenta = _check_momenta(momentum)
     seeds = None if init_seeds is None else _check_seeds(init_seeds)
     grid = Grid(
-        rates=rates,
-        momenta=momenta,
-        seeds=seeds,
-        initial=_initial_weights(model, seeds),
-        momentum_name=momentum_name,
+        rates=rates, momenta=momenta, initial=_initial_weights(model, seeds), momentum_name=momentum_name
     )
 
     started = time.perf_counter()
@@ -186,13 +182,7 @@ def run_independent_trials(
         val_losses=None if val_epoch_losses is None else val_epoch_losses[-1].reshape(shape),
         val_epoch_losses=None if val_epoch_losses is None else val_epoch_losses.reshape((epochs, *shape)),
         diverged=diverged.reshape(shape),
-        final_weights=[
-            [
-                final_weights[(s * shape[1] + m) * shape[2] : (s * shape[1] + m + 1) * shape[2]]
-                for m in range(shape[1])
-            ]
-            for s in range(shape[0])
-        ],
+        final_weights=grid.nested(final_weights),
         method=used,
         reason=reason,
         elapsed=time.perf_counter() - started,
@@ -206,7 +196,6 @@ class Grid:
 
     rates: np.ndarray
     momenta: np.ndarray
-    seeds: tuple | None
     initial: list  # one list of initial weights per seed (one entry: the model's own)
     momentum_name: str
 
@@ -217,6 +206,12 @@ class Grid:
     @property
     def size(self) -> int:
         return int(np.prod(self.shape))
+
+    def nested(self, flat: list) -> list:
+        """A list in trial order as ``nested[seed][momentum][rate]``."""
+        seeds, momenta, rates = self.shape
+        rows = [flat[row * rates : (row + 1) * rates] for row in range(seeds * momenta)]
+        return [rows[seed * momenta : (seed + 1) * momenta] for seed in range(seeds)]
 
     def trial_rates(self) -> np.ndarray:
         return np.tile(self.rates, len(self.initial) * len(self.momenta))
