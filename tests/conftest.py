@@ -2,6 +2,9 @@
 the course site and the student install, each built once per session."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -33,12 +36,26 @@ def small_split():
 @pytest.fixture(scope="session")
 def course_site(tmp_path_factory):
     """The course site (``course site``) of the release in ``notebooks/``, built once per test session."""
-    from course_tools.site import build_site
 
-    folder = built_once(
-        tmp_path_factory, "course-site", lambda folder: build_site(output=folder / "site", log=None)
-    )
-    return folder / "site"
+    def build(folder):
+        # In a process of its own: the notebooks run under asyncio, which cannot start inside the
+        # event loop of a browser test that asks for the site first.
+        done = subprocess.run(
+            [
+                Path(sys.executable).parent / "course",
+                "site",
+                "--output",
+                str(folder / "site"),
+                "--no-sync-extension",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"course site failed: {done.stderr[-3000:]}")
+
+    return built_once(tmp_path_factory, "course-site", build) / "site"
 
 
 @pytest.fixture(scope="session")

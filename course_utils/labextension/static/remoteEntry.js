@@ -36,6 +36,8 @@
   // /lab/tree/<path>, /lab/workspaces/<name>/tree/<path>, /notebooks/<path>.
   var DOCUMENT_PATH = /\/(?:lab(?:\/workspaces\/[^/]+)?\/tree|notebooks)\/(.+)$/;
   var HEADING_WAIT_MS = 20000;
+  // How long the target is kept in place while the notebook lays out the cells around it.
+  var SETTLE_MS = 5000;
 
   /** The notebook path in a page address, or null. */
   function documentPath(location) {
@@ -91,6 +93,74 @@
     });
   }
 
+  /** The element the fragment names in the notebook (a cell, or a heading), or null if not drawn. */
+  function targetElement(widget, fragment) {
+    var value = fragment.slice(1);
+    var cellId = /^cell-id=(.*)$/.exec(value);
+    if (cellId) {
+      var id = decodeURIComponent(cellId[1]);
+      var cell = widget.content.widgets.filter(function (candidate) {
+        return candidate.model && candidate.model.id === id;
+      })[0];
+      return cell && cell.node.isConnected ? cell.node : null;
+    }
+    var anchor = decodeURIComponent(value);
+    var headings = widget.content.node.querySelectorAll('h1, h2, h3, h4, h5, h6');
+    for (var i = 0; i < headings.length; i++) {
+      if ((headings[i].getAttribute('data-jupyter-id') || headings[i].id) === anchor) {
+        return headings[i];
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Keep the target at the top while the notebook settles. The notebook draws only the cells near
+   * the view and estimates the height of the others, so right after setFragment scrolled, the cells
+   * above the target can take their real height and push it down the page (seen on a loaded
+   * machine: the cell active, but near the bottom of the view). Until the target has stayed in
+   * place for three checks in a row (in the top quarter of the view, or in view with the notebook
+   * scrolled to its end, as far as a cell near the end can go), the fragment is applied again, for
+   * at most SETTLE_MS. The student scrolling, clicking or typing, or following another link (the
+   * address's fragment changes), ends it at once.
+   */
+  function keepInPlace(widget, fragment) {
+    var view = widget.content.node;
+    var started = Date.now();
+    var steady = 0;
+    var stopped = false;
+    function stop() {
+      stopped = true;
+    }
+    ['wheel', 'mousedown', 'keydown', 'touchstart'].forEach(function (name) {
+      view.addEventListener(name, stop, { once: true, passive: true });
+    });
+    return new Promise(function (resolve) {
+      (function check() {
+        var moved = window.location.hash && window.location.hash !== fragment; // another link followed
+        if (stopped || moved || Date.now() - started > SETTLE_MS) {
+          resolve();
+          return;
+        }
+        var element = targetElement(widget, fragment);
+        var box = view.getBoundingClientRect();
+        var top = element ? element.getBoundingClientRect().top - box.top : -1;
+        var atEnd = view.scrollTop + view.clientHeight >= view.scrollHeight - 2;
+        if (element && top >= -2 && (top < box.height / 4 || (atEnd && top < box.height))) {
+          steady += 1;
+        } else {
+          steady = 0;
+          widget.setFragment(fragment);
+        }
+        if (steady >= 3) {
+          resolve();
+        } else {
+          setTimeout(check, 250);
+        }
+      })();
+    });
+  }
+
   function activate(app) {
     var target = linkTarget(window.location);
     var shell = app.shell;
@@ -114,6 +184,9 @@
         })
         .then(function () {
           return widget.setFragment(target.fragment);
+        })
+        .then(function () {
+          return keepInPlace(widget, target.fragment);
         })
         .catch(function (reason) {
           console.warn(PLUGIN_ID + ': could not open ' + target.path + ' at ' + target.fragment, reason);
