@@ -14,7 +14,9 @@
  * so the fragment is dropped and the student lands at the top. This plugin remembers the fragment
  * and the path from the address the page was loaded with, waits for that notebook to become the
  * current widget and ready, then hands the fragment to the notebook's own setFragment (the same
- * call JupyterLab makes on later route changes). It acts once per page load and on nothing else.
+ * call JupyterLab makes on later route changes), and keeps the target in place for a few seconds
+ * while the notebook lays out the cells around it (keepInPlace). It acts once per page load and on
+ * nothing else.
  *
  * Why no build step: the plugins import nothing from JupyterLab at build time (they use the
  * application object they are given, and copy-link takes one shared module from the share scope at
