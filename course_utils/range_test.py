@@ -49,18 +49,6 @@ from course_utils.schedules import ExponentialSweep, geometric_rates, sweep_rate
 from course_utils.suggest import SUGGESTION_METHODS, diagnose_sweep, smooth_losses, suggest_lr, usable_range
 from course_utils.trials import TrialsOutcome, run_independent_trials
 
-
-def seed_median(losses: np.ndarray) -> np.ndarray:
-    """The median over the seeds (axis 0) of a trial grid's losses, a diverged seed counting as worse than any.
-
-    With one seed that is its row, as recorded (a diverged trial keeps its NaN or inf).
-    """
-    losses = np.asarray(losses, dtype=float)
-    if losses.shape[0] == 1:
-        return losses[0].copy()
-    return np.asarray(seed_band(losses)[0], dtype=float)
-
-
 __all__ = [
     "BATCH_END_LR",
     "BATCH_NUM_RATES",
@@ -117,15 +105,15 @@ class RangeTestResult:
                 "at_momentum() reads independent trials run with momentum=[...]; this sweep is continuous."
             )
         value = check_real("value", value, non_negative=True)
-        matches = np.flatnonzero(np.isclose(outcome.momenta, value, rtol=0, atol=1e-12))
-        if matches.size == 0:
+        row = _momentum_row(outcome.momenta, value)
+        if row is None:
             raise ValueError(
                 f"value must be one of the swept {outcome.momentum_name} values "
                 f"{[float(m) for m in outcome.momenta]}; got {value!r}."
             )
-        losses = seed_median(self._grid()[:, matches[0], :])
+        losses = _seed_median(self._grid()[:, row, :])
         return replace(
-            self, losses=losses, smoothed_losses=losses.copy(), momentum=float(outcome.momenta[matches[0]])
+            self, losses=losses, smoothed_losses=losses.copy(), momentum=float(outcome.momenta[row])
         )
 
     def valleys(self) -> dict:
@@ -242,7 +230,7 @@ class RangeTestResult:
         """Rate × momentum as a heat map of the median loss over seeds, each row's valley circled."""
         outcome = self.trials_outcome
         grid = self._grid()
-        median = np.stack([seed_median(grid[:, row, :]) for row in range(len(outcome.momenta))])
+        median = np.stack([_seed_median(grid[:, row, :]) for row in range(len(outcome.momenta))])
         points = [(lr, value) for value, lr in self.valleys().items() if lr is not None]
         seeds = outcome.losses.shape[0]
         ax = plot_trial_grid(
@@ -408,15 +396,19 @@ def lr_range_test(
     >>> ax = grid.plot()                                    # a heat map, each momentum's valley circled
     """
     num_rates, rates_name = renamed("num_rates", num_rates, "num_steps", num_steps)
-    plan = _plan(per, trials, start_lr, end_lr, num_rates, rates_name, epochs_per_trial, beta, diverge_factor)
-    if trials == "continuous":
-        for name, value in (("momentum", momentum), ("init_seeds", init_seeds)):
-            if value is not None:
-                raise ValueError(
-                    f"{name} applies to trials='independent' only (a continuous sweep trains one model at its "
-                    f"optimizer's momentum); got {name}={value!r} with trials='continuous'."
-                )
-    plan = replace(plan, momentum=momentum, init_seeds=init_seeds)
+    plan = _plan(
+        per,
+        trials,
+        start_lr,
+        end_lr,
+        num_rates,
+        rates_name,
+        epochs_per_trial,
+        beta,
+        diverge_factor,
+        momentum,
+        init_seeds,
+    )
     for name, value in (("restore", restore), ("progress", progress)):
         if not isinstance(value, bool | np.bool_):
             raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__}).")
@@ -464,10 +456,29 @@ class _SweepPlan:
     init_seeds: object = None
 
 
-def _plan(per, trials, start_lr, end_lr, num_rates, rates_name, epochs_per_trial, beta, diverge_factor):
+def _plan(
+    per,
+    trials,
+    start_lr,
+    end_lr,
+    num_rates,
+    rates_name,
+    epochs_per_trial,
+    beta,
+    diverge_factor,
+    momentum,
+    init_seeds,
+):
     """Check the sweep's arguments and fill in its defaults: the one place a plan is made."""
     per = check_choice("per", per, PER_CHOICES)
     trials = check_choice("trials", trials, TRIALS_CHOICES)
+    if trials == "continuous":
+        for name, value in (("momentum", momentum), ("init_seeds", init_seeds)):
+            if value is not None:
+                raise ValueError(
+                    f"{name} applies to trials='independent' only (a continuous sweep trains one model at its "
+                    f"optimizer's momentum); got {name}={value!r} with trials='continuous'."
+                )
     for name, value in (("start_lr", start_lr), ("end_lr", end_lr)):
         if value is not None:
             check_real(name, value, positive=True)
@@ -509,6 +520,8 @@ def _plan(per, trials, start_lr, end_lr, num_rates, rates_name, epochs_per_trial
         beta=beta if trials == "continuous" else None,
         diverge_factor=diverge_factor,
         epochs_per_trial=epochs_per_trial,
+        momentum=momentum,
+        init_seeds=init_seeds,
     )
 
 
@@ -616,10 +629,9 @@ def _run_independent(model, dataset, plan: _SweepPlan, *, progress: bool, verbos
         if bar is not None:
             bar.update(1)
             bar.close()
-    own = model_momentum(model.optimizer)
-    matches = np.flatnonzero(np.isclose(outcome.momenta, own, rtol=0, atol=1e-12))
-    row = int(matches[0]) if matches.size else 0
-    curve = seed_median(outcome.losses[:, row, :])
+    # The curve: the optimizer's own momentum if it was swept, else the first one.
+    row = _momentum_row(outcome.momenta, model_momentum(model.optimizer)) or 0
+    curve = _seed_median(outcome.losses[:, row, :])
     return _SweepRun(plan.lrs, curve, trials_outcome=outcome, momentum=float(outcome.momenta[row]))
 
 
@@ -650,3 +662,20 @@ def _result(plan: _SweepPlan, run: _SweepRun, elapsed: float) -> RangeTestResult
         trials_outcome=run.trials_outcome,
         momentum=run.momentum,
     )
+
+
+def _momentum_row(momenta: np.ndarray, value: float) -> int | None:
+    """The index of ``value`` among the swept momenta, or None."""
+    matches = np.flatnonzero(np.isclose(momenta, value, rtol=0, atol=1e-12))
+    return int(matches[0]) if matches.size else None
+
+
+def _seed_median(losses: np.ndarray) -> np.ndarray:
+    """The median over the seeds (axis 0) of a trial grid's losses, a diverged seed counting as worse than any.
+
+    With one seed that is its row, as recorded (a diverged trial keeps its NaN or inf).
+    """
+    losses = np.asarray(losses, dtype=float)
+    if losses.shape[0] == 1:
+        return losses[0].copy()
+    return np.asarray(seed_band(losses)[0], dtype=float)
