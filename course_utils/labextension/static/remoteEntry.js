@@ -40,6 +40,11 @@
   var HEADING_WAIT_MS = 20000;
   // How long the target is kept in place while the notebook lays out the cells around it.
   var SETTLE_MS = 5000;
+  // A link followed in a second tab makes JupyterLab reload the page into a workspace of its own,
+  // and that reload can drop the address's fragment: the target is kept in this tab's
+  // sessionStorage for that long, and used once by the reloaded page.
+  var PENDING_KEY = PACKAGE + ':pending-link';
+  var PENDING_MS = 60000;
 
   /** The notebook path in a page address, or null. */
   function documentPath(location) {
@@ -52,6 +57,40 @@
     var hash = location.hash || '';
     var path = documentPath(location);
     return hash.length > 1 && path ? { path: path, fragment: hash } : null;
+  }
+
+  /** Remember ``target`` for a reload of this tab that loses the fragment (see PENDING_KEY). */
+  function rememberTarget(target) {
+    try {
+      window.sessionStorage.setItem(
+        PENDING_KEY,
+        JSON.stringify({ path: target.path, fragment: target.fragment, at: Date.now() })
+      );
+    } catch (error) {
+      // no sessionStorage (private mode, sandbox): the fragment in the address is all there is
+    }
+  }
+
+  function forgetTarget() {
+    try {
+      window.sessionStorage.removeItem(PENDING_KEY);
+    } catch (error) {
+      // nothing was stored
+    }
+  }
+
+  /** A target remembered by this tab moments ago for the notebook this address names, or null. */
+  function rememberedTarget(location) {
+    try {
+      var saved = JSON.parse(window.sessionStorage.getItem(PENDING_KEY) || 'null');
+      forgetTarget();
+      if (saved && Date.now() - saved.at < PENDING_MS && saved.path === documentPath(location)) {
+        return { path: saved.path, fragment: saved.fragment };
+      }
+    } catch (error) {
+      // unreadable: nothing to do
+    }
+    return null;
   }
 
   function isNotebookPanel(widget) {
@@ -165,6 +204,11 @@
 
   function activate(app) {
     var target = linkTarget(window.location);
+    if (target) {
+      rememberTarget(target);
+    } else {
+      target = rememberedTarget(window.location);
+    }
     var shell = app.shell;
     var done = false;
     if (!target) {
@@ -190,6 +234,7 @@
         .then(function () {
           return keepInPlace(widget, target.fragment);
         })
+        .then(forgetTarget)
         .catch(function (reason) {
           console.warn(PLUGIN_ID + ': could not open ' + target.path + ' at ' + target.fragment, reason);
         });
