@@ -120,7 +120,7 @@ def _build_sweep_function(model_ref, optimizer, rate_variable):
         return tf.cast(loss, tf.float32)
 
     @tf.function(autograph=False)
-    def run_steps(iterator, first, last, start_lr, log_ratio, beta, diverge_factor, average, best):
+    def run_steps(iterator, first, last, start_lr, log_ratio, beta, warmup, diverge_factor, average, best):
         losses = tf.TensorArray(tf.float32, size=last - first)
 
         def keep_going(step, average, best, reason, losses):
@@ -132,7 +132,8 @@ def _build_sweep_function(model_ref, optimizer, rate_variable):
             # Debiased moving average, as course_utils.suggest.smooth_losses computes it.
             average = beta * average + (1.0 - beta) * tf.cast(loss, tf.float64)
             smoothed = average / (1.0 - tf.pow(beta, tf.cast(step + 1, tf.float64)))
-            best = tf.minimum(best, smoothed)
+            warmed_up = step + 1 >= warmup
+            best = tf.where(warmed_up, tf.minimum(best, smoothed), best)
             reason = tf.where(
                 tf.math.is_finite(smoothed),
                 tf.where(
@@ -154,6 +155,15 @@ def _build_sweep_function(model_ref, optimizer, rate_variable):
     return run_steps
 
 
+def stop_warmup(beta: float) -> int:
+    """How many batches the stop rule's moving average takes in before its best value counts.
+
+    One window of the average, ``1 / (1 - beta)`` batches (50 for the default 0.98; 1 for
+    ``beta=0``, a rule on the raw losses). A sweep shorter than that stops on non-finite losses only.
+    """
+    return max(1, math.ceil(1.0 / (1.0 - beta) - 1e-9))
+
+
 def sweep_per_batch(
     model,
     dataset,
@@ -167,7 +177,10 @@ def sweep_per_batch(
     """Train ``model`` one batch per rate of ``schedule``; return the losses and why it stopped.
 
     The sweep stops once the debiased moving average of the loss (weight ``beta``) exceeds
-    ``diverge_factor`` times its best value (``None``: never) or is no longer finite. It runs as
+    ``diverge_factor`` times its best value (``None``: never) or is no longer finite. The best
+    value counts from the end of the average's warm-up (:func:`stop_warmup`): before that the
+    average holds a few batches only, and one easy first batch would set a best that the next
+    ordinary batches exceed fourfold, stopping a sweep at rates far too small to diverge. It runs as
     one graph call, or in calls of ``chunk`` steps with ``on_chunk(steps done)`` after each (to
     move a progress bar). The model's weights and optimizer state are left as the sweep made them.
     """
@@ -177,6 +190,7 @@ def sweep_per_batch(
     iterator = iter(dataset.repeat())
     start_lr = tf.constant(schedule.start_lr, tf.float64)
     log_ratio = tf.constant(schedule.log_ratio, tf.float64)
+    warmup = tf.constant(stop_warmup(beta), tf.int32)
     beta = tf.constant(beta, tf.float64)
     factor = tf.constant(math.inf if diverge_factor is None else diverge_factor, tf.float64)
     average = tf.constant(0.0, tf.float64)
@@ -193,6 +207,7 @@ def sweep_per_batch(
                 start_lr,
                 log_ratio,
                 beta,
+                warmup,
                 factor,
                 average,
                 best,

@@ -23,7 +23,7 @@ BATCH_END_LR = 1e-2
 BATCH_NUM_RATES = 1200
 
 #: The per-batch stop rule: the debiased moving average of the loss, with weight ``beta``, may
-#: not exceed ``diverge_factor`` times its best value.
+#: not exceed ``diverge_factor`` times its best value (counted after ``1 / (1 - beta)`` batches).
 BETA = 0.98
 DIVERGE_FACTOR = 4.0
 

@@ -355,7 +355,8 @@ def lr_range_test(
     diverge_factor : float or None, default 4.0
         Per batch, the sweep stops as soon as the moving average exceeds ``diverge_factor`` times
         its best value so far, or stops being finite; ``None`` stops only on a non-finite loss.
-        Must be greater than 1.
+        Must be greater than 1. The best value counts once the average has taken in one window of
+        batches, ``1 / (1 - beta)`` (50 by default), so a lucky first batch cannot stop the sweep.
     restore : bool, default True
         Put back the model's weights and its optimizer's variables (step count, rate, momentum)
         afterwards, bit for bit.

@@ -11,6 +11,7 @@ import tensorflow as tf
 matplotlib.use("Agg")
 
 from course_utils import range_test  # noqa: E402
+from course_utils._sweep_graph import stop_warmup  # noqa: E402
 from course_utils.range_test import lr_range_test  # noqa: E402
 from course_utils.schedules import ExponentialSweep, geometric_rates, sweep_rates, sweep_schedule  # noqa: E402
 from course_utils.suggest import smooth_losses, suggest_lr, usable_range  # noqa: E402
@@ -66,15 +67,39 @@ def test_divergence_stops_early_at_the_first_step_past_the_factor():
     assert result.stopped_early
     assert len(result.losses) < 400
     smoothed = smooth_losses(result.losses, beta=0.9)
+    warmup = stop_warmup(0.9)
+    assert warmup == 10, "one window of a moving average with weight 0.9"
     finite_before = smoothed[:-1]
     assert np.all(np.isfinite(finite_before))
-    running_best = np.minimum.accumulate(finite_before)
-    assert np.all(finite_before <= 4.0 * running_best), "the sweep ran past a step that met the stop rule"
+    running_best = np.minimum.accumulate(finite_before[warmup - 1 :])
+    assert np.all(finite_before[warmup - 1 :] <= 4.0 * running_best), "the sweep ran past a step that met the stop rule"
     last = result.losses[-1]
     if result.stop_reason == "diverged":
         assert smoothed[-1] > 4.0 * running_best[-1]
     else:
         assert result.stop_reason == "non-finite loss" and not np.isfinite(last)
+
+
+def test_one_easy_first_batch_does_not_stop_a_sweep_at_rates_too_small_to_move():
+    """The stop rule's best counts after one window of the average: a first batch far easier than
+    the rest (a small or unshuffled data set) used to set a best that ordinary batches exceeded
+    fourfold, ending the sweep after two steps at 1e-9 (two curves of the suggestion benchmark)."""
+    features = np.ones((64, 5), "float32")
+    labels = np.full(64, 10.0, "float32")
+    labels[:16] = 0.5  # the first batch of 16: the untrained model's loss there is tiny
+    data = tf.data.Dataset.from_tensor_slices((features, labels)).batch(16)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(5,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(1e-9), loss="mse")
+    result = lr_range_test(model, data, start_lr=1e-9, end_lr=1e-8, num_rates=120)
+    first, second = result.losses[:2]
+    assert second > 4.0 * first, "the data no longer make the first batch the easy one"
+    assert result.stop_reason == "completed" and len(result.losses) == 120, (
+        f"the sweep stopped after {len(result.losses)} of 120 steps ({result.stop_reason}) at rates "
+        "that cannot make the loss diverge"
+    )
+    late = lr_range_test(model, data, start_lr=1e-3, end_lr=10.0, num_rates=400)
+    assert late.stopped_early, "after the warm-up the stop rule still ends a diverging sweep"
 
 
 def test_diverge_factor_none_runs_every_step_unless_the_loss_is_not_finite():

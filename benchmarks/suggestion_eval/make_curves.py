@@ -17,7 +17,8 @@ this file, is small and committed (written atomically after every problem);
 ``bench_suggest.py`` scores suggestion rules against it.
 
 Run: ``.venv/bin/python benchmarks/suggestion_eval/make_curves.py`` (1-2 hours on 2 free cores,
-2-6 minutes per problem; ``--only NAME`` redoes one, ``--sweeps-only`` keeps the stored ground truth).
+2-6 minutes per problem; ``--only NAME`` redoes one, ``--sweeps-only`` keeps the stored ground truth,
+``--per batch`` re-records only the per-batch sweeps).
 """
 
 from __future__ import annotations
@@ -761,12 +762,13 @@ def build_ground_truth(problem):
     return entries
 
 
-def build_sweeps(problem):
+def build_sweeps(problem, kinds_of_sweep=("epoch", "batch")):
     curves = []
     for kind, (low, high) in problem.ranges.items():
         started = time.perf_counter()
         runs = [("epoch", seed, epoch_sweep, ()) for seed in SWEEP_SEEDS]
         runs += [("batch", seed, batch_sweep, (density,)) for seed, density in BATCH_SWEEPS]
+        runs = [run for run in runs if run[0] in kinds_of_sweep]
         for per, seed, sweep, extra in runs:
             lrs, losses = sweep(problem, kind, low, high, seed, *extra)
             curves.append(
@@ -808,7 +810,14 @@ def main():
     parser.add_argument(
         "--sweeps-only", action="store_true", help="re-record the sweeps, keep the stored ground truth"
     )
+    parser.add_argument(
+        "--per",
+        choices=("epoch", "batch"),
+        action="append",
+        help="re-record only this kind of sweep, keep the others (repeatable; default both)",
+    )
     args = parser.parse_args()
+    kinds_of_sweep = tuple(args.per or ("epoch", "batch"))
     result = json.loads(OUTPUT.read_text()) if OUTPUT.exists() else {"ground_truth": [], "curves": []}
     for problem in problems():
         if args.only and problem.name not in args.only:
@@ -816,9 +825,8 @@ def main():
         if not args.sweeps_only:
             kept = [g for g in result["ground_truth"] if g["problem"] != problem.name]
             result["ground_truth"] = kept + build_ground_truth(problem)
-        result["curves"] = [c for c in result["curves"] if c["problem"] != problem.name] + build_sweeps(
-            problem
-        )
+        kept = [c for c in result["curves"] if c["problem"] != problem.name or c["per"] not in kinds_of_sweep]
+        result["curves"] = kept + build_sweeps(problem, kinds_of_sweep)
         _save(result)  # after every problem, so an interrupted run keeps what it finished
     print(f"wrote {OUTPUT} ({OUTPUT.stat().st_size // 1024} KiB)")
 
