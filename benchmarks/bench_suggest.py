@@ -46,16 +46,25 @@ from course_utils.suggest import SUGGESTION_METHODS, suggest_lr  # noqa: E402
 #: chooses from (the default's own value first: it wins ties). Each drives one branch of the
 #: rule, so the best combination on a set of problems is the best candidate of each branch.
 TUNED = {
-    "noisy": [{"noisy_divisor": d} for d in (4.0, 2.0, 2.5, 3.0, 5.0, 6.0, 8.0, 10.0)],
+    # the noisy rule: back from the bottom by ``reaction_steps`` steps of the sweep, then divided
+    "noisy": [{"noisy_divisor": suggest.VALLEY_DIVISOR, "reaction_steps": suggest.REACTION_STEPS}]
+    + [
+        {"noisy_divisor": d, "reaction_steps": k}
+        for k in (0.0, 4.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0, 25.0)
+        for d in (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)
+        if (d, k) != (suggest.VALLEY_DIVISOR, suggest.REACTION_STEPS)
+    ],
     "smooth": [{"smooth_reading": "lagged", "smooth_divisor": d} for d in (10.0, 3.0, 5.0, 7.0, 14.0, 20.0)]
     + [{"smooth_reading": "bottom", "smooth_divisor": d} for d in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0)],
     "unfinished": [{"unfinished_divisor": d} for d in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0)],
+    "noisy unfinished": [{"noisy_unfinished_divisor": d} for d in (1.5, 1.0, 1.25, 2.0, 2.5, 3.0, 4.0)],
 }
 #: the constants the default uses, one candidate per branch (checked against the all-problem choice)
 DEFAULTS = {
-    "noisy": {"noisy_divisor": suggest.VALLEY_DIVISOR},
+    "noisy": {"noisy_divisor": suggest.VALLEY_DIVISOR, "reaction_steps": suggest.REACTION_STEPS},
     "smooth": {"smooth_reading": "lagged", "smooth_divisor": suggest.SMOOTH_DIVISOR},
     "unfinished": {"unfinished_divisor": suggest.UNFINISHED_DIVISOR},
+    "noisy unfinished": {"noisy_unfinished_divisor": suggest.NOISY_UNFINISHED_DIVISOR},
 }
 BOOTSTRAP = 4000
 
@@ -133,9 +142,10 @@ def ended_early(cases):
 
 
 def _branch(reading):
-    if suggest._is_smooth(reading):
-        return "unfinished" if reading.unfinished else "smooth"
-    return "noisy"  # ended early or not: a separate branch for that did worse left out
+    smooth = suggest._is_smooth(reading)
+    if reading.unfinished:
+        return "unfinished" if smooth else "noisy unfinished"
+    return "smooth" if smooth else "noisy"
 
 
 def _hits_by_candidate(cases):

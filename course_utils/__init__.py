@@ -38,6 +38,7 @@ _EXPORTS = {
     "TrialsOutcome": "trials",
     "suggest_lr": "suggest",
     "SUGGESTION_METHODS": "suggest",
+    "OTHER_FINDERS": "other_finders",
     "plot_series": "plots",
     "plot_history": "plots",
     "plot_sweep": "plots",

@@ -30,6 +30,7 @@ LIBRARY_MODULES = (
     "range_test",
     "trials",
     "suggest",
+    "other_finders",
     "fixed_rate",
     "plots",
     "widgets",

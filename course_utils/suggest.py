@@ -13,17 +13,20 @@ is chosen inside it, clearly below the lowest point. The rules here read the cur
    far, judged against the local noise. Divergence is read from the shape, not from NaN alone:
    a run whose ReLU units died settles on a plateau (and may even fall again) without NaN;
 3. the *bottom* is the lowest smoothed loss before that point, the usable range runs from
-   where the loss clearly starts to fall up to the bottom, and the default suggestion sits a
-   quarter of the bottom's rate: far enough below the edge for a whole training run at one
-   fixed rate, close enough to still train fast;
+   where the loss clearly starts to fall up to the bottom. A rate already too high takes some
+   batches to show in the loss, so a sweep reads its bottom late by about that many of its
+   steps: the default suggestion goes back 14 steps from the bottom and then divides by 2.5
+   (a third of the bottom's rate at 200 steps per decade, a seventh at 30): far enough below
+   the edge for a whole training run at one fixed rate, close enough to still train fast;
 4. except on a smooth curve (epoch means of a cumulative per-epoch sweep, told apart from
    single-batch losses by how rough the curve is): there the model has trained for many epochs
    before the rate reaches the good band, which then lies close to the bottom, so the default
    reads a tenth of the rate where a lagging moving average bottoms out, kept inside the usable
    range;
-5. a smooth sweep that ended before the instability (no rise, no NaN, the loss still falling at
-   its last rates) says nothing about where the good band ends: the default is then the bottom,
-   near the end of the range, and :func:`diagnose_sweep` says to extend ``end_lr``.
+5. a sweep that ended before the instability (no rise, no NaN, the loss still falling at its
+   last rates) says nothing about where the good band ends: the default is then the bottom
+   (smooth curves) or two thirds of it (noisy ones), near the end of the range, and
+   :func:`diagnose_sweep` says to extend ``end_lr``.
 
 :func:`diagnose_sweep` checks that a sweep is complete and readable (it ended before the
 instability, started too late, has too few finite points, is too noisy), each finding with what
@@ -47,6 +50,7 @@ from course_utils._validate import (
     check_same_length,
     check_sweep_rates,
 )
+from course_utils.other_finders import OTHER_FINDERS, other_finder_rate
 
 #: The rules :func:`suggest_lr` knows, default first.
 SUGGESTION_METHODS = ("valley", "steepest", "minimum")
@@ -66,18 +70,27 @@ NOISE_Z = 4.0
 #: ...and lasts this many decades of rate (or until the sweep ends).
 PERSIST = 0.3
 
-#: Defaults of the rules: the valley is the bottom's rate divided by 4; "minimum" by 10.
-VALLEY_DIVISOR = 4.0
+#: Defaults of the rules: on a noisy curve the valley is the bottom's rate, moved back by
+#: ``REACTION_STEPS``, divided by 2.5; "minimum" divides the bottom's rate by 10.
+VALLEY_DIVISOR = 2.5
 MINIMUM_DIVISOR = 10.0
+
+#: On a noisy curve the bottom is read this many steps of the sweep late: at a rate already too
+#: high the loss takes some steps to turn up, so a sweep with few steps per decade shows its
+#: bottom further past the good rates than a dense one (14 steps: 0.07 decades at 200 steps per
+#: decade, 0.47 at 30).
+REACTION_STEPS = 14.0
 
 #: On a smooth curve the valley is the lagging average's bottom divided by this.
 SMOOTH_DIVISOR = 10.0
 
 #: A sweep that never turned up and whose bottom lies this close (decades) to its last rate
 #: ended before the instability: the valley is then the bottom's rate divided by
-#: ``UNFINISHED_DIVISOR`` (the good band is at the end of such a sweep or past it).
+#: ``UNFINISHED_DIVISOR`` on a smooth curve, ``NOISY_UNFINISHED_DIVISOR`` on a noisy one (the
+#: good band is at the end of such a sweep or past it; nothing was read late, so no steps back).
 UNFINISHED_TAIL = 0.3
 UNFINISHED_DIVISOR = 1.0
+NOISY_UNFINISHED_DIVISOR = 1.5
 
 #: Below this roughness a curve is read as epoch means of a cumulative sweep (white noise, as in
 #: single-batch losses, scores about 1.7; the lesson's per-epoch sweeps score 0.05-1.3).
@@ -222,6 +235,11 @@ class _Reading:
             and self.log_lrs[last] - self.log_lrs[self.bottom] <= UNFINISHED_TAIL
         )
 
+    @property
+    def step(self) -> float:
+        """The sweep's step between neighbouring rates, in decades (the median step)."""
+        return float(np.median(np.diff(self.log_lrs))) if len(self.log_lrs) > 1 else 0.0
+
     def rate_at(self, position: float) -> float:
         """The rate at ``position`` (log10) on the axis, kept inside the swept range."""
         position = min(max(position, self.log_lrs[0]), self.log_lrs[-1])
@@ -319,33 +337,45 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
 
     Methods:
 
-    - ``"valley"`` (default): on a noisy curve (single-batch losses, ``per="batch"``), a quarter
-      of the rate at the bottom of the valley (the lowest smoothed loss before the curve turns
-      unstable): the loss still falls steadily there, half a decade clear of the instability.
+    - ``"valley"`` (default): on a noisy curve (single-batch losses, ``per="batch"``), the
+      bottom of the valley (the lowest smoothed loss before the curve turns unstable) moved back
+      14 steps of the sweep, because a rate already too high takes some batches to show in the
+      loss, then divided by 2.5: a third of the bottom's rate on a sweep of 200 steps per
+      decade, a seventh on one of 30. The loss still falls steadily there, clear of the
+      instability.
       On a smooth curve (epoch means, the lesson's cumulative per-epoch sweep) the model is
       already trained when the rate reaches the good band, so the reading moves right: a tenth
       of the rate where a lagging average of the loss is lowest (the average's lag moves its
-      bottom right; dividing by ten more than undoes that). If a smooth sweep ended before the
-      loss turned up (see :func:`diagnose_sweep`), the good band lies at its end or past it, and
-      the valley is the bottom itself, near the last rate. Either way the result is kept inside
+      bottom right; dividing by ten more than undoes that). If a sweep ended before the loss
+      turned up (see :func:`diagnose_sweep`), the good band lies at its end or past it, and the
+      valley is the bottom itself (two thirds of it on a noisy curve), near the last rate.
+      Either way the result is kept inside
       the usable range, the valley (see :func:`usable_range`).
     - ``"steepest"``: the rate where the smoothed loss falls fastest (relative to its size) per
       decade of rate, looking only before the bottom.
     - ``"minimum"``: the rate at the bottom divided by 10, the usual rule of thumb
       (``divisor=1`` gives the bottom itself).
+    - ``"fastai_valley"``, ``"fastai_steep"``, ``"fastai_minimum"``, ``"lrfinder_steepest"``:
+      what fastai's and pytorch-lr-finder's finders would suggest for this sweep, each with its
+      library's own smoothing and stop (:mod:`course_utils.other_finders`), to compare with.
 
     Pass the raw losses (per batch or per epoch): every rule reads a centred running median of
     the log-loss, ``smoothing`` decades wide (default 0.3). ``rise`` (default 0.25) is how far
     above its best the smoothed loss must climb to mark the instability; ``divisor`` changes the
-    valley's 4 (on noisy curves) or the minimum's 10. Losses from the first NaN/inf on are ignored. The result is
+    valley's 2.5 (on noisy curves that turned up) or the minimum's 10. Losses from the first NaN/inf on are ignored. The result is
     always within ``[lrs[0], lrs[-1]]``.
     """
-    method = check_choice("method", method, SUGGESTION_METHODS)
-    unknown = set(options) - _OPTIONS[method]
+    method = check_choice("method", method, SUGGESTION_METHODS + OTHER_FINDERS)
+    unknown = set(options) - _OPTIONS.get(method, set())
     if unknown:
         raise TypeError(
-            f"suggest_lr(method={method!r}) takes options {sorted(_OPTIONS[method])}; got {sorted(unknown)}."
+            f"suggest_lr(method={method!r}) takes options {sorted(_OPTIONS.get(method, set()))}; "
+            f"got {sorted(unknown)}."
         )
+    if method in OTHER_FINDERS:
+        _check_curve(lrs, losses)  # the same checks and errors as the course's own rules
+        lrs, losses = as_1d_float_array("lrs", lrs), as_1d_float_array("losses", losses)
+        return other_finder_rate(method, lrs, losses)
     reading = _read(lrs, losses, options.get("smoothing", SMOOTHING), options.get("rise", RISE))
     if method == "steepest":
         stop = max(reading.bottom, 1)
@@ -365,6 +395,8 @@ def _valley(
     smooth_divisor: float = SMOOTH_DIVISOR,
     unfinished_divisor: float = UNFINISHED_DIVISOR,
     smooth_reading: str = "lagged",
+    reaction_steps: float = REACTION_STEPS,
+    noisy_unfinished_divisor: float = NOISY_UNFINISHED_DIVISOR,
 ) -> float:
     """The default rule, with its constants as arguments (the benchmark tunes them per fold).
 
@@ -373,17 +405,16 @@ def _valley(
     """
     bottom = reading.log_lrs[reading.bottom]
     smooth = _is_smooth(reading)
-    if smooth and reading.unfinished:
+    if reading.unfinished:
         # the loss still fell at the last rate: the good band is near the end or past it
-        position = bottom - math.log10(unfinished_divisor)
+        position = bottom - math.log10(unfinished_divisor if smooth else noisy_unfinished_divisor)
     elif smooth:
         reference = bottom
         if smooth_reading == "lagged":
             reference = math.log10(_lagged_bottom(reading.lrs, reading.losses))
         position = reference - math.log10(smooth_divisor)
-    else:  # noisy curves read the same whether or not they ended early (a branch of their own
-        # for that did worse left out: see bench_suggest.py)
-        position = bottom - math.log10(noisy_divisor)
+    else:  # a noisy curve that turned up: its bottom was read late by the loss's reaction
+        position = bottom - reaction_steps * reading.step - math.log10(noisy_divisor)
     position = min(max(position, reading.log_lrs[reading.start]), bottom)
     return reading.rate_at(position)
 
