@@ -22,7 +22,7 @@ TOLERANCE = 0.10
 class Case:
     id: str
     problem: str
-    split: str  # "tune" (the rule's constants were chosen on these) or "holdout" (made afterwards)
+    split: str  # when the problem was made: "tune", "holdout", "third" or "sealed" (see bench_suggest)
     task: str
     optimizer: str
     per: str
@@ -91,6 +91,7 @@ GROUPS = {
     "tune set": lambda case: case.split == "tune",
     "holdout": lambda case: case.split == "holdout",
     "third": lambda case: case.split == "third",
+    "sealed": lambda case: case.split == "sealed",
     "per-epoch": lambda case: case.per.split()[0] == "epoch",  # "epoch cut": see bench_suggest
     "per-batch": lambda case: case.per.split()[0] == "batch",
     "SGD": lambda case: case.optimizer == "sgd",
