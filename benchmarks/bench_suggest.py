@@ -1,12 +1,12 @@
 """How often does each suggestion rule land in the good band? Ours against four baselines.
 
 Reads the stored evaluation set (``benchmarks/suggestion_eval/curves.json``, made by
-``make_curves.py``: sweep curves from 20 problems (models, data sets, optimizers, batch sizes) and
+``make_curves.py``: sweep curves from 32 problems (models, data sets, optimizers, batch sizes) and
 both kinds of sweep, with ground truth from retraining at a grid of fixed rates) and prints, for
 every rule, the hit rate overall and by group, and how far the misses are from the band (in
 decades).
 
-The baselines are written from their libraries' descriptions (``suggestion_eval/baselines.py``)
+The baselines are written from their libraries' descriptions (``course_utils.other_finders``)
 and applied as their libraries apply them (their own smoothing, stop and trimming); a second
 table applies the bare rules to the raw curve. Another scores the same curves cut at the bottom
 of their valley and half a decade before it: sweeps that ended while the loss still fell.
@@ -16,7 +16,10 @@ rule choice of the default (``TUNED``) is chosen on the other problems and score
 out, so no problem's score comes from a rule fitted to it; the interval is a cluster bootstrap
 over problems (a problem's curves, seeds and optimizers are resampled together). The ``split``
 column in the data says when a problem was made (``tune``: before the first rule, ``holdout``:
-after it was frozen, ``third``: with issue 13); LOPO treats them all alike.
+after it was frozen, ``third``: with issue 13, ``sealed``: after the rule of 60575a3 was
+committed, by someone who never saw a curve or a score); LOPO treats them all alike, and a table
+of its own scores the sealed problems alone: the rule as committed before them (the one score
+nothing could have fitted) and today's, whose blown-up branch came from reading their misses.
 
 Run: ``.venv/bin/python benchmarks/bench_suggest.py [--cases]`` (some 20-40 s; no training).
 Exits non-zero when the default is not strictly above every baseline.
@@ -58,6 +61,7 @@ TUNED = {
     + [{"smooth_reading": "bottom", "smooth_divisor": d} for d in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0)],
     "unfinished": [{"unfinished_divisor": d} for d in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0)],
     "noisy unfinished": [{"noisy_unfinished_divisor": d} for d in (1.5, 1.0, 1.25, 2.0, 2.5, 3.0, 4.0)],
+    "smooth diverged": [{"diverged_divisor": d} for d in (3.0, 1.0, 1.5, 2.0, 5.0, 7.0, 10.0, 14.0)],
 }
 #: the constants the default uses, one candidate per branch (checked against the all-problem choice)
 DEFAULTS = {
@@ -65,8 +69,19 @@ DEFAULTS = {
     "smooth": {"smooth_reading": "lagged", "smooth_divisor": suggest.SMOOTH_DIVISOR},
     "unfinished": {"unfinished_divisor": suggest.UNFINISHED_DIVISOR},
     "noisy unfinished": {"noisy_unfinished_divisor": suggest.NOISY_UNFINISHED_DIVISOR},
+    "smooth diverged": {"diverged_divisor": suggest.DIVERGED_DIVISOR},
 }
 BOOTSTRAP = 4000
+
+#: The default as it was committed before the sealed problems were made (60575a3): today's rule
+#: without its "smooth diverged" branch, which was added after reading the sealed set's misses.
+#: Only this rule's score on the sealed set is one that nothing could have fitted.
+AS_COMMITTED_BEFORE_SEALED = {"diverged_divisor": suggest.SMOOTH_DIVISOR}
+
+
+def committed_before_sealed(lrs, losses):
+    """``suggest_lr(lrs, losses)`` as committed before the sealed set existed."""
+    return suggest._valley(suggest._read(lrs, losses), **AS_COMMITTED_BEFORE_SEALED)
 
 
 def ours():
@@ -145,7 +160,9 @@ def _branch(reading):
     smooth = suggest._is_smooth(reading)
     if reading.unfinished:
         return "unfinished" if smooth else "noisy unfinished"
-    return "smooth" if smooth else "noisy"
+    if smooth:
+        return "smooth diverged" if reading.cut else "smooth"
+    return "noisy"
 
 
 def _hits_by_candidate(cases):
@@ -261,6 +278,52 @@ def leave_one_problem_out(cases, baseline_rates, verbose=True):
     return groups
 
 
+def sealed_table(rates, cases, split="sealed"):
+    """The committed default and the baselines on the problems of ``split`` alone.
+
+    Nothing was chosen on these problems (they were made after the rule was committed), so this
+    is the one score that no choice could have fitted; the interval is the cluster bootstrap over
+    its problems. Returns ``{group: {method: hits}}``.
+    """
+    members = [i for i, case in enumerate(cases) if case.split == split]
+    if not members:
+        return {}
+    problems = sorted({cases[i].problem for i in members})
+    print(
+        f"\nThe {split} set alone ({len(problems)} problems, {len(members)} curves), made after the rule was committed"
+    )
+    header = f"{'method':<24}" + "".join(f"{group:>28}" for group in ("per-epoch", "per-batch"))
+    print(header)
+    print("-" * len(header))
+    rng = np.random.default_rng(17)
+    result = {}
+    for name, suggested in rates.items():
+        hits = [hit for hit, _, _ in evaluate.score_all(suggested, cases)]
+        cells = ""
+        for group in ("per-epoch", "per-batch"):
+            rows = [
+                (
+                    sum(
+                        hits[i]
+                        for i in members
+                        if cases[i].problem == problem and evaluate.GROUPS[group](cases[i])
+                    ),
+                    sum(
+                        1 for i in members if cases[i].problem == problem and evaluate.GROUPS[group](cases[i])
+                    ),
+                )
+                for problem in problems
+            ]
+            total, count = sum(h for h, _ in rows), sum(n for _, n in rows)
+            low, high = cluster_interval(rows, rng)
+            result.setdefault(group, {})[name] = total
+            cells += (
+                f"{total:>5d}/{count:<4d}{100 * total / count:3.0f}% [{100 * low:3.0f}-{100 * high:3.0f}%]"
+            )
+        print(f"{name:<24}{cells}")
+    return result
+
+
 def list_cases(rates, cases):
     names = list(rates)
     print("\nPer case: suggested rate, * = in the good band; band = lowest..highest good grid rate")
@@ -284,10 +347,13 @@ def main():
     args = parser.parse_args()
     cases = evaluate.load_cases()
     loss_cases = evaluate.load_cases(score="loss")
-    splits = {split: sum(case.split == split for case in cases) for split in ("tune", "holdout")}
+    splits = {
+        split: sum(case.split == split for case in cases) for split in ("tune", "holdout", "third", "sealed")
+    }
     print(
         f"{len(cases)} sweep curves from {len({c.problem for c in cases})} problems "
-        f"({splits['tune']} in the tune set, {splits['holdout']} held out: made after the rule was frozen)."
+        f"({splits['tune']} in the tune set, {splits['holdout']} and {splits['third']} made after earlier rules "
+        f"were frozen, {splits['sealed']} sealed: made after 60575a3 was committed)."
     )
     print("Good band = grid rates whose retrained validation metric (mean of 2 seeds, last 3 epochs) is")
     print("within 10 % of the best: MAE <= 1.1 x best (regression), accuracy >= 0.9 x best (classification).")
@@ -317,6 +383,9 @@ def main():
         for name in baselines.BASELINES
     }
     groups = leave_one_problem_out(lopo_cases, baseline_rates)
+    sealed_rates = {"ours, committed before it": evaluate.suggestions(committed_before_sealed, cases)}
+    sealed_rates["ours, now (seen it)"] = rates["ours: valley"]
+    sealed_table(sealed_rates | {n: rates[n] for n in baselines.BASELINES}, cases)
     if args.cases:
         list_cases({n: rates[n] for n in library}, cases)
     default = hits["ours: valley"]

@@ -160,8 +160,9 @@ class RangeTestResult:
         )
 
     def suggest(self, method: str = "valley", **options) -> float:
-        """A suggested rate, read from the raw losses by :func:`course_utils.suggest.suggest_lr`."""
-        return suggest_lr(self.lrs, self.losses, method=method, **options)
+        """A suggested rate, read from the raw losses by :func:`course_utils.suggest.suggest_lr`
+        (told whether the trials were continuous or independent)."""
+        return suggest_lr(self.lrs, self.losses, method=method, trials=self.trials, **options)
 
     def usable_range(self) -> tuple[float, float]:
         """``(low_lr, high_lr)``: where the loss falls steadily, before instability."""

@@ -21,8 +21,9 @@ is chosen inside it, clearly below the lowest point. The rules here read the cur
 4. except on a smooth curve (epoch means of a cumulative per-epoch sweep, told apart from
    single-batch losses by how rough the curve is): there the model has trained for many epochs
    before the rate reaches the good band, which then lies close to the bottom, so the default
-   reads a tenth of the rate where a lagging moving average bottoms out, kept inside the usable
-   range;
+   reads a tenth of the rate where a lagging moving average bottoms out (a third of it if the
+   loss blew up to NaN or inf: an edge that hard lets the good band reach closer to it), kept
+   inside the usable range;
 5. a sweep that ended before the instability (no rise, no NaN, the loss still falling at its
    last rates) says nothing about where the good band ends: the default is then the bottom
    (smooth curves) or two thirds of it (noisy ones), near the end of the range, and
@@ -50,6 +51,7 @@ from course_utils._validate import (
     check_same_length,
     check_sweep_rates,
 )
+from course_utils.defaults import TRIALS_CHOICES
 from course_utils.other_finders import OTHER_FINDERS, other_finder_rate
 
 #: The rules :func:`suggest_lr` knows, default first.
@@ -81,8 +83,11 @@ MINIMUM_DIVISOR = 10.0
 #: decade, 0.47 at 30).
 REACTION_STEPS = 14.0
 
-#: On a smooth curve the valley is the lagging average's bottom divided by this.
+#: On a smooth curve the valley is the lagging average's bottom divided by this...
 SMOOTH_DIVISOR = 10.0
+#: ...or by this if the loss blew up to NaN/inf: an edge that hard lets the good band reach
+#: closer to the bottom than a gentle rise does.
+DIVERGED_DIVISOR = 3.0
 
 #: A sweep that never turned up and whose bottom lies this close (decades) to its last rate
 #: ended before the instability: the valley is then the bottom's rate divided by
@@ -332,7 +337,7 @@ _OPTIONS = {
 }
 
 
-def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
+def suggest_lr(lrs, losses, method: str = "valley", *, trials: str = "continuous", **options) -> float:
     """Suggest a learning rate from a sweep (``losses[i]`` recorded at rate ``lrs[i]``).
 
     Methods:
@@ -346,7 +351,8 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
       On a smooth curve (epoch means, the lesson's cumulative per-epoch sweep) the model is
       already trained when the rate reaches the good band, so the reading moves right: a tenth
       of the rate where a lagging average of the loss is lowest (the average's lag moves its
-      bottom right; dividing by ten more than undoes that). If a sweep ended before the loss
+      bottom right; dividing by ten more than undoes that), or a third of it if the loss blew
+      up to NaN or inf (a hard edge: the good band reaches closer to it). If a sweep ended before the loss
       turned up (see :func:`diagnose_sweep`), the good band lies at its end or past it, and the
       valley is the bottom itself (two thirds of it on a noisy curve), near the last rate.
       Either way the result is kept inside
@@ -362,10 +368,17 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
     Pass the raw losses (per batch or per epoch): every rule reads a centred running median of
     the log-loss, ``smoothing`` decades wide (default 0.3). ``rise`` (default 0.25) is how far
     above its best the smoothed loss must climb to mark the instability; ``divisor`` changes the
-    valley's 2.5 (on noisy curves that turned up) or the minimum's 10. Losses from the first NaN/inf on are ignored. The result is
-    always within ``[lrs[0], lrs[-1]]``.
+    valley's 2.5 (on noisy curves that turned up) or the minimum's 10. Losses from the first
+    NaN/inf on are ignored. The result is always within ``[lrs[0], lrs[-1]]``.
+
+    ``trials`` says how the curve was recorded, as in :func:`~course_utils.range_test.lr_range_test`:
+    ``"continuous"`` (one model through rising rates, the default) or ``"independent"`` (every rate
+    from the same fresh weights). Only a continuous sweep reads its bottom late and meets a NaN
+    after its weights were already trained, so on independent trials the valley takes no steps
+    back and reads a tenth of the lagging bottom whether or not some trials diverged.
     """
     method = check_choice("method", method, SUGGESTION_METHODS + OTHER_FINDERS)
+    trials = check_choice("trials", trials, TRIALS_CHOICES)
     unknown = set(options) - _OPTIONS.get(method, set())
     if unknown:
         raise TypeError(
@@ -385,6 +398,10 @@ def suggest_lr(lrs, losses, method: str = "valley", **options) -> float:
     default = VALLEY_DIVISOR if method == "valley" else MINIMUM_DIVISOR
     divisor = check_real("divisor", options.get("divisor", default), positive=True)
     if method == "valley":
+        if trials == "independent":
+            return _valley(
+                reading, noisy_divisor=divisor, reaction_steps=0.0, diverged_divisor=SMOOTH_DIVISOR
+            )
         return _valley(reading, noisy_divisor=divisor)
     return reading.rate_at(reading.log_lrs[reading.bottom] - math.log10(divisor))
 
@@ -397,6 +414,7 @@ def _valley(
     smooth_reading: str = "lagged",
     reaction_steps: float = REACTION_STEPS,
     noisy_unfinished_divisor: float = NOISY_UNFINISHED_DIVISOR,
+    diverged_divisor: float = DIVERGED_DIVISOR,
 ) -> float:
     """The default rule, with its constants as arguments (the benchmark tunes them per fold).
 
@@ -412,7 +430,8 @@ def _valley(
         reference = bottom
         if smooth_reading == "lagged":
             reference = math.log10(_lagged_bottom(reading.lrs, reading.losses))
-        position = reference - math.log10(smooth_divisor)
+        # a loss that blew up to NaN/inf marks a hard edge: the good band reaches closer to it
+        position = reference - math.log10(diverged_divisor if reading.cut else smooth_divisor)
     else:  # a noisy curve that turned up: its bottom was read late by the loss's reaction
         position = bottom - reaction_steps * reading.step - math.log10(noisy_divisor)
     position = min(max(position, reading.log_lrs[reading.start]), bottom)

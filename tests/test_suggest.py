@@ -25,6 +25,8 @@ from course_utils.suggest import (
     usable_range,
 )
 
+from support.sweeps import result_of
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -125,7 +127,9 @@ def test_on_a_noisy_curve_the_valley_steps_back_the_sweeps_reaction_then_divides
         assert suggest_lr(lrs, losses, divisor=2) == pytest.approx(max(bottom / back / 2, low), rel=1e-9)
         assert suggest_lr(lrs, losses, method="minimum") == pytest.approx(bottom / 10)
     dense, coarse = (textbook_curve(num=num, noise=0.3, seed=3) for num in (400, 60))
-    below = [suggest_lr(*curve, method="minimum", divisor=1) / suggest_lr(*curve) for curve in (dense, coarse)]
+    below = [
+        suggest_lr(*curve, method="minimum", divisor=1) / suggest_lr(*curve) for curve in (dense, coarse)
+    ]
     assert below[1] > 1.5 * below[0], "a coarse sweep's valley lies further below its bottom"
 
 
@@ -139,6 +143,46 @@ def test_on_a_smooth_curve_the_valley_reads_a_lagging_average_and_stays_in_the_u
     assert lagged > lrs[np.argmin(losses)], "the average lags: its minimum sits right of the curve's"
     assert suggest_lr(lrs, losses) == pytest.approx(min(max(lagged / 10, low), high))
     assert suggest_lr(lrs, losses) != pytest.approx(suggest_lr(lrs, losses, method="minimum", divisor=4))
+
+
+def _lagged_bottom_by_hand(lrs, losses):
+    """Where the debiased moving average (beta 0.98) is lowest, first tenth and last 5 points out."""
+    trimmed = slice(len(losses) // 10, len(losses) - 5)
+    return lrs[trimmed][np.nanargmin(smooth_losses(losses)[trimmed])]
+
+
+def test_a_smooth_sweep_whose_loss_blew_up_reads_a_third_of_the_lagging_bottom():
+    """A continuous sweep that ended in NaN hit a hard edge: the good band reaches closer to it, so
+    the valley is a third of the lagging bottom instead of a tenth. Independent trials (every rate
+    from fresh weights) keep the tenth: a diverged trial says nothing about trained weights."""
+    lrs, losses = textbook_curve()
+    blew_up = losses.copy()
+    blew_up[lrs > 3e-4] = np.nan
+    finite = int(np.isfinite(blew_up).sum())
+    lagged = _lagged_bottom_by_hand(lrs[:finite], losses[:finite])
+    low, high = usable_range(lrs, blew_up)
+    third, tenth = (min(max(lagged / divisor, low), high) for divisor in (3, 10))
+    assert third != pytest.approx(tenth), "the usable range clamps both readings to one rate"
+    assert suggest_lr(lrs, blew_up) == pytest.approx(third)
+    assert suggest_lr(lrs[:finite], losses[:finite]) == pytest.approx(tenth), "no NaN: no hard edge"
+    assert suggest_lr(lrs, blew_up, trials="independent") == pytest.approx(tenth)
+    assert result_of(lrs, blew_up, trials="independent").suggest() == pytest.approx(tenth)
+    assert result_of(lrs, blew_up).suggest() == pytest.approx(third)
+
+
+def test_independent_trials_take_no_steps_back_on_a_noisy_curve():
+    lrs, losses = textbook_curve(num=60, noise=0.3, seed=3)
+    bottom = suggest_lr(lrs, losses, method="minimum", divisor=1)
+    low, _ = usable_range(lrs, losses)
+    assert suggest_lr(lrs, losses, trials="independent") == pytest.approx(max(bottom / 2.5, low), rel=1e-9)
+    assert suggest_lr(lrs, losses) < suggest_lr(lrs, losses, trials="independent")
+
+
+@pytest.mark.parametrize("bad", ["batch", "Independent", None])
+def test_trials_must_name_how_the_curve_was_recorded(bad):
+    lrs, losses = textbook_curve()
+    with pytest.raises((ValueError, TypeError), match="trials"):
+        suggest_lr(lrs, losses, trials=bad)
 
 
 def test_smoothing_does_not_shift_the_bottom_to_the_right():
