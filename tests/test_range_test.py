@@ -72,7 +72,9 @@ def test_divergence_stops_early_at_the_first_step_past_the_factor():
     finite_before = smoothed[:-1]
     assert np.all(np.isfinite(finite_before))
     running_best = np.minimum.accumulate(finite_before[warmup - 1 :])
-    assert np.all(finite_before[warmup - 1 :] <= 4.0 * running_best), "the sweep ran past a step that met the stop rule"
+    assert np.all(finite_before[warmup - 1 :] <= 4.0 * running_best), (
+        "the sweep ran past a step that met the stop rule"
+    )
     last = result.losses[-1]
     if result.stop_reason == "diverged":
         assert smoothed[-1] > 4.0 * running_best[-1]
