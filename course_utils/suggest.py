@@ -352,11 +352,11 @@ def suggest_lr(lrs, losses, method: str = "valley", *, trials: str = "continuous
       already trained when the rate reaches the good band, so the reading moves right: a tenth
       of the rate where a lagging average of the loss is lowest (the average's lag moves its
       bottom right; dividing by ten more than undoes that), or a third of it if the loss blew
-      up to NaN or inf (a hard edge: the good band reaches closer to it). If a sweep ended before the loss
-      turned up (see :func:`diagnose_sweep`), the good band lies at its end or past it, and the
-      valley is the bottom itself (two thirds of it on a noisy curve), near the last rate.
-      Either way the result is kept inside
-      the usable range, the valley (see :func:`usable_range`).
+      up to NaN or inf (a hard edge: the good band reaches closer to it). If a sweep ended
+      before the loss turned up (see :func:`diagnose_sweep`), the good band lies at its end or
+      past it, and the valley is the bottom itself (two thirds of it on a noisy curve), near the
+      last rate. Either way the result is kept inside the usable range, the valley (see
+      :func:`usable_range`).
     - ``"steepest"``: the rate where the smoothed loss falls fastest (relative to its size) per
       decade of rate, looking only before the bottom.
     - ``"minimum"``: the rate at the bottom divided by 10, the usual rule of thumb
