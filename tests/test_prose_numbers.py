@@ -11,6 +11,7 @@ the printed value instead.
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import nbformat
@@ -32,6 +33,11 @@ FIXED = {
     "25": "the variance of that noise (5 squared): the MSE floor",
     "100": "epochs (and rates) of the lesson's sweep",
     "40": "the epoch at which the lesson's sweep reaches 1e-6: 1e-8 * 10**(40 / 20)",
+}
+#: Numbers the prose takes from the package's constants: fixed, and checked against the package below.
+PACKAGE_CONSTANTS = {
+    "14": ("course_utils.suggest", "REACTION_STEPS"),
+    "2.5": ("course_utils.suggest", "VALLEY_DIVISOR"),
 }
 _NUMBER = re.compile(r"(?<![\w.\-])(\d+(?:\.\d+)?(?:e-?\d+)?)(?![\w.])")
 # Numbering and references, not quantities: "## 2.", "Exercise 1", "notebook 3", "section 4", "(2 points)".
@@ -79,12 +85,24 @@ def test_every_number_in_the_prose_is_fixed_or_a_checked_claim(name):
             if claim.markdown == cell.id:
                 text = text.replace(claim.phrase, " ")
         for number in _NUMBER.findall(_prose(text)):
-            fixed = number in FIXED or any(_same_number(number, literal) for literal in literals)
+            fixed = (
+                number in FIXED
+                or number in PACKAGE_CONSTANTS
+                or any(_same_number(number, literal) for literal in literals)
+            )
             if not fixed:
                 unexplained.append(f"{cell.id}: {number}")
     assert not unexplained, (
         f"{name}: numbers in the prose that are neither set by the notebook's code, nor fixed by the "
         f"course (FIXED), nor a [[claims]] entry of solutions/{name}.answers.toml: {unexplained}"
+    )
+
+
+@pytest.mark.parametrize("number", sorted(PACKAGE_CONSTANTS))
+def test_numbers_taken_from_the_package_match_its_constants(number):
+    module, name = PACKAGE_CONSTANTS[number]
+    assert float(getattr(importlib.import_module(module), name)) == float(number), (
+        f"the prose says {number} for {module}.{name}; update the notebooks' prose and this table"
     )
 
 
