@@ -210,6 +210,25 @@ def cluster_interval(per_problem, rng, level=0.95):
     return float(np.quantile(rates, tail)), float(np.quantile(rates, 1 - tail))
 
 
+def grouped_score(hits, members, cases, rng):
+    """``(hits, count, low, high)`` over the cases ``members``: the interval is a cluster bootstrap
+    over their problems (:func:`cluster_interval`)."""
+    problems = sorted({cases[i].problem for i in members})
+    per_problem = [
+        (
+            sum(hits[i] for i in members if cases[i].problem == problem),
+            sum(1 for i in members if cases[i].problem == problem),
+        )
+        for problem in problems
+    ]
+    total, count = sum(h for h, _ in per_problem), sum(n for _, n in per_problem)
+    return (total, count, *cluster_interval(per_problem, rng))
+
+
+def _score_cell(total, count, low, high):
+    return f"{total:>5d}/{count:<4d}{100 * total / count:3.0f}% [{100 * low:3.0f}-{100 * high:3.0f}%]"
+
+
 def leave_one_problem_out(cases, baseline_rates, verbose=True):
     """Score the default by leave-one-problem-out; returns ``{group: {method: (hits, n, low, high)}}``.
 
@@ -245,16 +264,7 @@ def leave_one_problem_out(cases, baseline_rates, verbose=True):
             continue
         groups[group] = {}
         for name, hits in scores.items():
-            per_problem = [
-                (
-                    sum(hits[i] for i in members if cases[i].problem == problem),
-                    sum(1 for i in members if cases[i].problem == problem),
-                )
-                for problem in problems
-            ]
-            per_problem = [row for row in per_problem if row[1]]
-            total, count = sum(h for h, _ in per_problem), sum(n for _, n in per_problem)
-            groups[group][name] = (total, count, *cluster_interval(per_problem, rng))
+            groups[group][name] = grouped_score(hits, members, cases, rng)
     if verbose:
         print(
             "\nLeave one problem out: the default's constants and rule choices chosen on the other problems"
@@ -272,23 +282,21 @@ def leave_one_problem_out(cases, baseline_rates, verbose=True):
         for name in scores:
             cells = ""
             for group in groups:
-                total, count, low, high = groups[group][name]
-                cells += f"{total:>5d}/{count:<4d}{100 * total / count:3.0f}% [{100 * low:3.0f}-{100 * high:3.0f}%]"
+                cells += _score_cell(*groups[group][name])
             print(f"{name:<24}{cells}")
     return groups
 
 
 def sealed_table(rates, cases, split="sealed"):
-    """The committed default and the baselines on the problems of ``split`` alone.
+    """Every rule in ``rates`` on the problems of ``split`` alone, with the cluster-bootstrap interval.
 
-    Nothing was chosen on these problems (they were made after the rule was committed), so this
-    is the one score that no choice could have fitted; the interval is the cluster bootstrap over
-    its problems. Returns ``{group: {method: hits}}``.
+    The sealed problems were made after 60575a3 was committed: that rule's row (``main`` passes it
+    first) is the one score on them that no choice could have fitted.
     """
     members = [i for i, case in enumerate(cases) if case.split == split]
     if not members:
-        return {}
-    problems = sorted({cases[i].problem for i in members})
+        return
+    problems = {cases[i].problem for i in members}
     print(
         f"\nThe {split} set alone ({len(problems)} problems, {len(members)} curves), made after the rule was committed"
     )
@@ -296,32 +304,13 @@ def sealed_table(rates, cases, split="sealed"):
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(17)
-    result = {}
     for name, suggested in rates.items():
         hits = [hit for hit, _, _ in evaluate.score_all(suggested, cases)]
         cells = ""
         for group in ("per-epoch", "per-batch"):
-            rows = [
-                (
-                    sum(
-                        hits[i]
-                        for i in members
-                        if cases[i].problem == problem and evaluate.GROUPS[group](cases[i])
-                    ),
-                    sum(
-                        1 for i in members if cases[i].problem == problem and evaluate.GROUPS[group](cases[i])
-                    ),
-                )
-                for problem in problems
-            ]
-            total, count = sum(h for h, _ in rows), sum(n for _, n in rows)
-            low, high = cluster_interval(rows, rng)
-            result.setdefault(group, {})[name] = total
-            cells += (
-                f"{total:>5d}/{count:<4d}{100 * total / count:3.0f}% [{100 * low:3.0f}-{100 * high:3.0f}%]"
-            )
+            in_group = [i for i in members if evaluate.GROUPS[group](cases[i])]
+            cells += _score_cell(*grouped_score(hits, in_group, cases, rng))
         print(f"{name:<24}{cells}")
-    return result
 
 
 def list_cases(rates, cases):
